@@ -1,0 +1,95 @@
+"""Threadline's shared language: event contracts, settings and the tenants file.
+
+This package imports nothing else of Threadline's.
+"""
+
+from contracts.bookings import (
+    Address,
+    Booking,
+    BookingCustomer,
+    BookingEvent,
+    ChannelIdentity,
+    Guest,
+)
+from contracts.deadletter import ConsumerDeadLetterHeaders, IngestDeadLetter
+from contracts.enums import (
+    AttachmentKind,
+    BookingEventType,
+    BookingStatus,
+    Channel,
+    ContentType,
+    DeliveryStatus,
+    Direction,
+    Provider,
+)
+from contracts.ids import booking_event_id, dead_letter_id, message_event_id, status_event_id
+from contracts.messages import (
+    Attachment,
+    Business,
+    Content,
+    EmailHeaders,
+    Location,
+    MessageEvent,
+    Participant,
+    Reaction,
+    Referral,
+    SharedContact,
+    StatusError,
+    StatusEvent,
+)
+from contracts.settings import Settings, get_settings
+from contracts.tenants import (
+    Tenant,
+    TenantDirectory,
+    TenantsFileError,
+    load_tenants,
+    parse_tenants,
+)
+
+#: Every versioned record, by the value of its ``schema`` header.
+SCHEMAS = {
+    model.SCHEMA: model for model in (MessageEvent, StatusEvent, BookingEvent, IngestDeadLetter)
+}
+
+__all__ = [
+    "SCHEMAS",
+    "Address",
+    "Attachment",
+    "AttachmentKind",
+    "Booking",
+    "BookingCustomer",
+    "BookingEvent",
+    "BookingEventType",
+    "BookingStatus",
+    "Business",
+    "Channel",
+    "ChannelIdentity",
+    "ConsumerDeadLetterHeaders",
+    "Content",
+    "ContentType",
+    "DeliveryStatus",
+    "Direction",
+    "EmailHeaders",
+    "Guest",
+    "IngestDeadLetter",
+    "Location",
+    "MessageEvent",
+    "Participant",
+    "Provider",
+    "Reaction",
+    "Referral",
+    "Settings",
+    "SharedContact",
+    "StatusError",
+    "StatusEvent",
+    "Tenant",
+    "TenantDirectory",
+    "TenantsFileError",
+    "booking_event_id",
+    "dead_letter_id",
+    "get_settings",
+    "load_tenants",
+    "message_event_id",
+    "parse_tenants",
+    "status_event_id",
+]

@@ -1,0 +1,78 @@
+"""BookingEvent: what booking channels publish about a booking and its customer."""
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.base import LenientContractModel
+from contracts.enums import BookingEventType, BookingStatus, Channel
+from contracts.types import CurrencyCode, Identifier, UtcDatetime
+
+
+class Booking(LenientContractModel):
+    booking_id: Identifier
+    confirmation_code: Identifier
+    status: BookingStatus
+    activity_name: str
+    starts_at: UtcDatetime
+    created_at: UtcDatetime
+    grand_total: Decimal = Field(description="decimal string, e.g. \"120.50\"")
+    currency: CurrencyCode
+    source: Identifier = Field(
+        description="online, dashboard, whatsapp, instagram, messenger, sms, email or custom"
+    )
+    branch_id: str | None = None
+
+
+class Address(LenientContractModel):
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+
+
+class ChannelIdentity(LenientContractModel):
+    """How a messaging channel knows the customer (an IGSID, a PSID, a wa_id...)."""
+
+    channel: Channel
+    channel_user_id: Identifier
+
+
+class BookingCustomer(LenientContractModel):
+    name: str
+    emails: list[str] = Field(default_factory=list)
+    phone: str | None = None
+    phone_region: str | None = Field(
+        default=None, description="ISO 3166 region for a phone written without country code"
+    )
+    external_id: str | None = None
+    address: Address | None = None
+    date_of_birth: date | None = None
+    company_name: str | None = None
+    channel_identities: list[ChannelIdentity] = Field(default_factory=list)
+
+
+class Guest(LenientContractModel):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    demographic: str | None = Field(default=None, description="e.g. adult, child, senior")
+
+
+class BookingEvent(LenientContractModel):
+    """A change to a booking. ``version`` increases per booking; stale versions change nothing."""
+
+    SCHEMA: ClassVar[str] = "booking.event/1"
+
+    event_id: UUID
+    tenant_id: Identifier
+    type: BookingEventType
+    occurred_at: UtcDatetime
+    version: int = Field(ge=0)
+    booking: Booking
+    customer: BookingCustomer
+    guests: list[Guest] = Field(default_factory=list)

@@ -1,0 +1,64 @@
+"""Process settings, read from ``THREADLINE_*`` environment variables."""
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway and the consumers. Defaults suit a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = "threadline"
+    tenants_file: Path = Path("./tenants.toml")
+    # The external base URL providers call (scheme, host, optional port, optional path
+    # prefix); Twilio signs the URL it called, which differs from ours behind a proxy.
+    public_base_url: str = "http://127.0.0.1:8000"
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Worker processes for `python -m ingest`; each holds its own Kafka producer.
+    http_workers: Annotated[int, Field(ge=1, le=64)] = 1
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    topic_messages: str = "chat.messages.v1"
+    topic_statuses: str = "chat.statuses.v1"
+    topic_bookings: str = "bookings.events.v1"
+    topic_ingest_deadletter: str = "ingest.deadletter.v1"
+    topic_consumers_deadletter: str = "consumers.deadletter.v1"
+    # Partitions given to topics created by `python -m ingest create-topics`.
+    topic_partitions: Annotated[int, Field(ge=1, le=1024)] = 6
+    topic_replication_factor: Annotated[int, Field(ge=1, le=9)] = 1
+
+    # How long a webhook waits for Kafka to acknowledge its events before answering 503.
+    # Providers time out at 10-20 s; stay well below.
+    publish_timeout: timedelta = timedelta(seconds=5)
+    # Idempotent producers need broker support; the embedded broker has none.
+    kafka_idempotence: bool = False
+    # Small batching window: a few ms of linger lets concurrent webhooks share a request.
+    kafka_linger_ms: Annotated[int, Field(ge=0, le=1000)] = 2
+    # Largest record the producer sends; a dead-lettered 30 MiB email is ~40 MiB in base64.
+    # The broker's and topic's message.max.bytes must allow it (create-topics sets it).
+    kafka_max_request_bytes: Annotated[int, Field(ge=MiB)] = 48 * MiB
+
+    max_body_bytes: Annotated[int, Field(ge=1024)] = MiB
+    max_email_body_bytes: Annotated[int, Field(ge=1024)] = 30 * MiB
+    # Mailgun requests older than this, or whose token was already used, are refused.
+    mailgun_max_age: timedelta = timedelta(minutes=5)
+    # How long /ready waits for each dependency.
+    ready_timeout: timedelta = timedelta(seconds=2)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once on first use."""
+    return Settings()

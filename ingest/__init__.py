@@ -1,0 +1,1 @@
+"""The webhook gateway: verifies, normalises and publishes provider webhooks to Kafka."""

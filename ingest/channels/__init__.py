@@ -1,0 +1,1 @@
+"""One adapter module per provider, each with pure ``verify`` and ``parse`` functions."""
