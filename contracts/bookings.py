@@ -19,7 +19,7 @@ class Booking(LenientContractModel):
     activity_name: str
     starts_at: UtcDatetime
     created_at: UtcDatetime
-    grand_total: Decimal = Field(description="decimal string, e.g. \"120.50\"")
+    grand_total: Decimal = Field(description='decimal string, e.g. "120.50"')
     currency: CurrencyCode
     source: Identifier = Field(
         description="online, dashboard, whatsapp, instagram, messenger, sms, email or custom"
