@@ -1,0 +1,86 @@
+"""The gateway application, assembled in one place."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from pymongo import AsyncMongoClient
+
+from contracts import Settings, TenantDirectory, get_settings, load_tenants
+from contracts.logs import configure_logging
+from ingest.correlation import CorrelationIdMiddleware
+from ingest.errors import EXCEPTION_HANDLERS
+from ingest.publisher import KafkaPublisher, Publisher
+from ingest.replay import TokenCache
+from ingest.routes.bookings import BookingEvents
+from ingest.routes.email import EmailWebhooks
+from ingest.routes.meta import MetaWebhooks
+from ingest.routes.operations import Operations
+from ingest.routes.twilio import TwilioWebhooks
+from ingest.service import Ingestor
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    tenants: TenantDirectory | None = None,
+    publisher: Publisher | None = None,
+) -> Litestar:
+    """The Litestar app; ``publisher`` replaces the Kafka producer (tests of pure logic)."""
+    settings = settings or get_settings()
+    tenants = tenants or load_tenants(settings.tenants_file)
+    configure_logging(settings)
+    kafka = publisher or KafkaPublisher(settings)
+    ingestor = Ingestor(kafka, settings, tenants)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True
+        )
+        app.state.mongo = mongo
+        if isinstance(kafka, KafkaPublisher):
+            await kafka.start()
+            await kafka.wait_connected(settings.publish_timeout.total_seconds())
+        log.info("gateway_started", tenants=len(tenants.tenants))
+        try:
+            yield
+        finally:
+            if isinstance(kafka, KafkaPublisher):
+                await kafka.close()
+            await mongo.close()
+
+    def provide_mongo(state: State) -> AsyncMongoClient[dict[str, Any]]:
+        client: AsyncMongoClient[dict[str, Any]] = state.mongo
+        return client
+
+    email = Router(
+        path="/",
+        route_handlers=[EmailWebhooks],
+        request_max_body_size=settings.max_email_body_bytes,
+    )
+    mailgun_tokens = TokenCache(ttl=settings.mailgun_max_age.total_seconds() * 2)
+    return Litestar(
+        route_handlers=[Operations, MetaWebhooks, TwilioWebhooks, email, BookingEvents],
+        lifespan=[lifespan],
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+            "ingestor": Provide(lambda: ingestor, sync_to_thread=False, use_cache=True),
+            "publisher": Provide(lambda: kafka, sync_to_thread=False, use_cache=True),
+            "mailgun_tokens": Provide(lambda: mailgun_tokens, sync_to_thread=False, use_cache=True),
+            "mongo": Provide(provide_mongo, sync_to_thread=False),
+        },
+        middleware=[CorrelationIdMiddleware],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Threadline", version="1.0.0", path="/schema"),
+        logging_config=None,
+        debug=False,
+    )

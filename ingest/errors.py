@@ -1,0 +1,102 @@
+"""The gateway's HTTP errors: each carries its status and a stable code for the error body."""
+
+from typing import Any, ClassVar
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = structlog.get_logger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An expected failure, answered with ``status_code`` and SPEC's error body."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+    code = "validation_error"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "unavailable"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
+    headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+    return Response(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=headers
+    )
+
+
+def handle_http_exception(
+    _: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+        log.error("server_error", status=status, detail=exc.detail, exc_info=exc)
+    code = _CODES.get(status, "error")
+    message = exc.detail if status < HTTP_500_INTERNAL_SERVER_ERROR else "internal error"
+    details = exc.extra if status < HTTP_500_INTERNAL_SERVER_ERROR and exc.extra else None
+    return Response(
+        error_body(code, message, details), status_code=status, headers=exc.headers or None
+    )
+
+
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A bug: log it whole, answer 500 without details."""
+    log.error("unhandled_exception", exc_info=exc)
+    return Response(error_body("internal", "internal error"), status_code=500)
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,50 @@
+"""Prometheus metrics of the gateway.
+
+With several worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (``python -m ingest`` does it
+for you) so ``/metrics`` adds up every worker.
+"""
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+WEBHOOK_REQUESTS = Counter(
+    "threadline_webhook_requests",
+    "Webhook requests by channel, provider and outcome.",
+    ["channel", "provider", "outcome"],
+)
+EVENTS_PUBLISHED = Counter(
+    "threadline_events_published",
+    "Records acknowledged by Kafka, by channel and kind (message, status, booking, deadletter).",
+    ["channel", "kind"],
+)
+PUBLISH_FAILURES = Counter(
+    "threadline_publish_failures",
+    "Requests answered 503 because Kafka did not acknowledge their records.",
+    ["channel"],
+)
+PUBLISH_LATENCY = Histogram(
+    "threadline_publish_latency_seconds",
+    "Time from handing a request's records to the producer until Kafka acknowledged all.",
+    ["channel"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def render() -> bytes:
+    """The exposition text for every metric of this process, or of all workers."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)

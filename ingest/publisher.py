@@ -1,0 +1,130 @@
+"""Publishing records to Kafka, acknowledged by every in-sync replica before we answer."""
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from contracts import Settings
+from ingest.records import Record
+
+log = structlog.get_logger(__name__)
+
+
+class PublishError(Exception):
+    """Kafka did not acknowledge every record in time; the caller must not claim success."""
+
+
+@runtime_checkable
+class Publisher(Protocol):
+    """What the gateway needs from Kafka; tests of pure logic may hand in a fake."""
+
+    async def publish(self, records: Sequence[Record]) -> None:
+        """Return once every record is acknowledged; raise PublishError otherwise."""
+
+    async def ping(self) -> bool:
+        """Whether the broker answers a metadata request now."""
+
+
+class KafkaPublisher:
+    """An aiokafka producer with ``acks=all``, connected in the background.
+
+    The gateway starts even when Kafka is down (``/health`` answers, webhooks get 503) and
+    connects as soon as the broker is reachable.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._timeout = settings.publish_timeout.total_seconds()
+        self._producer: AIOKafkaProducer | None = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        timeout_ms = int(self._timeout * 1000)
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.kafka_bootstrap,
+            client_id="threadline-gateway",
+            acks="all",
+            enable_idempotence=self._settings.kafka_idempotence,
+            linger_ms=self._settings.kafka_linger_ms,
+            max_request_size=self._settings.kafka_max_request_bytes,
+            request_timeout_ms=max(timeout_ms, 1000),
+            retry_backoff_ms=100,
+            metadata_max_age_ms=60_000,
+        )
+
+    async def start(self) -> None:
+        """Begin connecting; returns at once."""
+        self._connecting = asyncio.create_task(self._connect(), name="kafka-connect")
+
+    async def _connect(self) -> None:
+        delay = 0.2
+        while True:
+            producer = self._new_producer()
+            try:
+                await producer.start()
+            except KafkaError as error:
+                await producer.stop()
+                log.warning("kafka_unreachable", error=str(error), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producer = producer
+            log.info("kafka_connected", bootstrap=self._settings.kafka_bootstrap)
+            return
+
+    async def wait_connected(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for the first connection."""
+        if self._connecting is None:
+            return self._producer is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._connecting), within)
+        return self._producer is not None
+
+    async def close(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish(self, records: Sequence[Record]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise PublishError("not connected to Kafka yet")
+        try:
+            await asyncio.wait_for(self._send_all(producer, records), self._timeout)
+        except TimeoutError as error:
+            raise PublishError(f"Kafka did not acknowledge within {self._timeout}s") from error
+        except KafkaError as error:
+            raise PublishError(f"Kafka refused the records: {error}") from error
+
+    @staticmethod
+    async def _send_all(producer: AIOKafkaProducer, records: Sequence[Record]) -> None:
+        # Enqueue everything first so the records share batches, then wait for every ack.
+        acks = [
+            await producer.send(
+                record.topic, value=record.value, key=record.key, headers=record.headers
+            )
+            for record in records
+        ]
+        await asyncio.gather(*acks)
+
+    async def ping(self) -> bool:
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            await asyncio.wait_for(
+                producer.client.fetch_all_metadata(),
+                self._settings.ready_timeout.total_seconds(),
+            )
+        except (TimeoutError, KafkaError):
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""HTTP wiring only: each module turns requests into calls on the ingestion service."""

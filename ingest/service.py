@@ -1,0 +1,125 @@
+"""The ingestion pipeline: parse an authentic request, publish its events, dead-letter the rest."""
+
+import base64
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from contracts import IngestDeadLetter, Settings, TenantDirectory, dead_letter_id
+from ingest import metrics
+from ingest.channels.base import Headers, ParseContext, ParseError, ParseResult
+from ingest.errors import ServiceUnavailable
+from ingest.publisher import Publisher, PublishError
+from ingest.records import AnyEvent, Record, to_record
+
+log = structlog.get_logger(__name__)
+
+Parser = Callable[[bytes, Headers, ParseContext], ParseResult]
+
+#: Headers kept with a dead-lettered request: what the parsers read, never credentials.
+_KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-hub-signature-256",
+    "x-twilio-signature",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "host",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """An authenticated webhook request, as received."""
+
+    channel: str
+    provider: str
+    path: str
+    query_string: str
+    headers: Headers
+    body: bytes
+    received_at: datetime
+    correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a request: how many events were published, and whether it was
+    dead-lettered."""
+
+    events: int
+    dead_lettered: bool
+
+
+class Ingestor:
+    """Turns authentic requests into acknowledged Kafka records."""
+
+    def __init__(self, publisher: Publisher, settings: Settings, tenants: TenantDirectory) -> None:
+        self.publisher = publisher
+        self.settings = settings
+        self.tenants = tenants
+
+    async def ingest(self, request: RawRequest, parse: Parser) -> Outcome:
+        """Parse, publish every event, dead-letter what could not be normalised.
+
+        Raises ServiceUnavailable when Kafka does not acknowledge, so the provider retries.
+        """
+        context = ParseContext(tenants=self.tenants, received_at=request.received_at)
+        try:
+            result = parse(request.body, request.headers, context)
+        except ParseError as error:
+            result = ParseResult(problems=[error.reason])
+        except Exception as error:  # a parser bug must not lose an authentic request
+            log.exception("parser_failed", channel=request.channel)
+            result = ParseResult(problems=[f"parser failed: {type(error).__name__}: {error}"])
+        events: list[AnyEvent] = list(result.events)
+        if result.problems:
+            events.append(self.dead_letter(request, "; ".join(result.problems)))
+        await self.publish(request.channel, events, request.correlation_id)
+        return Outcome(events=len(result.events), dead_lettered=bool(result.problems))
+
+    def dead_letter(
+        self, request: RawRequest, reason: str, *, tenant_id: str | None = None
+    ) -> IngestDeadLetter:
+        """The dead-letter record of a whole request, enough to replay it."""
+        return IngestDeadLetter(
+            event_id=dead_letter_id(request.path, request.body),
+            channel=request.channel,
+            provider=request.provider,
+            path=request.path,
+            query_string=request.query_string,
+            content_type=request.headers.get("content-type"),
+            headers=_kept_headers(request.headers),
+            body_base64=base64.b64encode(request.body).decode(),
+            reason=reason,
+            received_at=request.received_at,
+            correlation_id=request.correlation_id,
+            tenant_id=tenant_id,
+        )
+
+    async def publish(
+        self, channel: str, events: Iterable[AnyEvent], correlation_id: str | None
+    ) -> None:
+        """Publish ``events`` and wait for Kafka's acknowledgement of all of them."""
+        records: list[Record] = [to_record(e, self.settings, correlation_id) for e in events]
+        if not records:
+            return
+        started = time.perf_counter()
+        try:
+            await self.publisher.publish(records)
+        except PublishError as error:
+            metrics.PUBLISH_FAILURES.labels(channel).inc()
+            log.warning("publish_failed", channel=channel, error=str(error))
+            raise ServiceUnavailable("the event log is unavailable; retry later") from error
+        metrics.PUBLISH_LATENCY.labels(channel).observe(time.perf_counter() - started)
+        for record in records:
+            metrics.EVENTS_PUBLISHED.labels(channel, record.kind).inc()
+
+
+def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: headers[name] for name in _KEPT_HEADERS if name in headers}

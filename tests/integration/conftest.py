@@ -1,0 +1,86 @@
+"""Integration fixtures: real servers for the session, fresh topics for every test."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from contracts import Settings
+from ingest.topics import create_topics
+from tests.conftest import FIXTURES
+from tests.servers import Servers, start_servers
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    with start_servers() as running:
+        yield running
+
+
+@pytest.fixture
+async def settings(servers: Servers) -> Settings:
+    """Settings pointing at the real servers, with topics of this test's own."""
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        kafka_bootstrap=servers.kafka_bootstrap,
+        mongo_uri=servers.mongo_uri,
+        mongo_db=f"test_{suffix}",
+        tenants_file=FIXTURES / "tenants.toml",
+        public_base_url="https://gateway.example.com",
+        topic_messages=f"chat.messages.v1.{suffix}",
+        topic_statuses=f"chat.statuses.v1.{suffix}",
+        topic_bookings=f"bookings.events.v1.{suffix}",
+        topic_ingest_deadletter=f"ingest.deadletter.v1.{suffix}",
+        topic_consumers_deadletter=f"consumers.deadletter.v1.{suffix}",
+        topic_partitions=3,
+        log_format="console",
+        log_level="warning",
+    )
+    await create_topics(settings)
+    return settings
+
+
+@dataclass
+class TopicReader:
+    """Reads a topic from the beginning, for assertions on what was published."""
+
+    bootstrap: str
+
+    async def read(
+        self, topic: str, *, expect: int, within: float = 15.0, settle: float = 0.3
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """Every record on ``topic`` once ``expect`` arrived (and ``settle`` s passed
+        without more), or whatever is there after ``within`` seconds."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            if not partitions:
+                await consumer._client.force_metadata_update()
+                partitions = consumer.partitions_for_topic(topic) or set()
+            assigned = [TopicPartition(topic, p) for p in partitions]
+            consumer.assign(assigned)
+            await consumer.seek_to_beginning(*assigned)
+            records: list[ConsumerRecord[bytes, bytes]] = []
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + within
+            while loop.time() < deadline:
+                wait = settle if len(records) >= expect else deadline - loop.time()
+                batch = await consumer.getmany(timeout_ms=int(max(wait, 0.05) * 1000))
+                fresh = [record for part in batch.values() for record in part]
+                if not fresh and len(records) >= expect:
+                    break
+                records.extend(fresh)
+            return records
+        finally:
+            await consumer.stop()
+
+
+@pytest.fixture
+def topic_reader(servers: Servers) -> TopicReader:
+    return TopicReader(servers.kafka_bootstrap)
