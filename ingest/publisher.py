@@ -99,7 +99,8 @@ class KafkaPublisher:
         if producer is None:
             raise PublishError("not connected to Kafka yet")
         try:
-            await asyncio.wait_for(self._send_all(producer, records), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await self._send_all(producer, records)
         except TimeoutError as error:
             raise PublishError(f"Kafka did not acknowledge within {self._timeout}s") from error
         except KafkaError as error:

