@@ -3,12 +3,26 @@
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+
+
+def _plain_seconds(value: Any) -> Any:
+    """``"2.5"`` from the environment means 2.5 seconds; ISO 8601 (``PT2.5S``) works too."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+#: A duration written in seconds (``5``, ``0.5``) or ISO 8601.
+Seconds = Annotated[timedelta, BeforeValidator(_plain_seconds)]
 
 
 class Settings(BaseSettings):
@@ -41,7 +55,7 @@ class Settings(BaseSettings):
 
     # How long a webhook waits for Kafka to acknowledge its events before answering 503.
     # Providers time out at 10-20 s; stay well below.
-    publish_timeout: timedelta = timedelta(seconds=5)
+    publish_timeout: Seconds = timedelta(seconds=5)
     # Idempotent producers need broker support; the embedded broker has none.
     kafka_idempotence: bool = False
     # Small batching window: a few ms of linger lets concurrent webhooks share a request.
@@ -53,9 +67,9 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = MiB
     max_email_body_bytes: Annotated[int, Field(ge=1024)] = 30 * MiB
     # Mailgun requests older than this, or whose token was already used, are refused.
-    mailgun_max_age: timedelta = timedelta(minutes=5)
+    mailgun_max_age: Seconds = timedelta(minutes=5)
     # How long /ready waits for each dependency.
-    ready_timeout: timedelta = timedelta(seconds=2)
+    ready_timeout: Seconds = timedelta(seconds=2)
 
 
 @lru_cache(maxsize=1)

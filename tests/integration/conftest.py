@@ -2,13 +2,15 @@
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from litestar.testing import AsyncTestClient
 
-from contracts import Settings
+from contracts import Settings, load_tenants
+from ingest.app import create_app
 from ingest.topics import create_topics
 from tests.conftest import FIXTURES
 from tests.servers import Servers, start_servers
@@ -84,3 +86,11 @@ class TopicReader:
 @pytest.fixture
 def topic_reader(servers: Servers) -> TopicReader:
     return TopicReader(servers.kafka_bootstrap)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """The gateway app, in process, publishing to the real broker."""
+    app = create_app(settings, tenants=load_tenants(FIXTURES / "tenants.toml"))
+    async with AsyncTestClient(app=app) as client:
+        yield client

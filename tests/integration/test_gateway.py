@@ -2,7 +2,6 @@
 
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -14,13 +13,6 @@ from tests.integration.conftest import TopicReader
 from tests.signing import meta_signature, twilio_signature, whatsapp_text_payload
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    app = create_app(settings, tenants=load_tenants(FIXTURES / "tenants.toml"))
-    async with AsyncTestClient(app=app) as client:
-        yield client
 
 
 async def post_whatsapp(client: AsyncTestClient, body: bytes, signature: str | None = None):  # type: ignore[no-untyped-def,type-arg]

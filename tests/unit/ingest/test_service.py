@@ -1,0 +1,88 @@
+"""The ingestion pipeline with an in-memory publisher: what is published and dead-lettered."""
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from contracts import Settings, TenantDirectory
+from ingest.channels import whatsapp
+from ingest.channels.base import Headers, ParseContext, ParseResult
+from ingest.errors import ServiceUnavailable
+from ingest.publisher import PublishError
+from ingest.records import Record
+from ingest.service import Ingestor, RawRequest
+from tests.signing import whatsapp_text_payload
+
+
+class MemoryPublisher:
+    """Keeps what it is given; fails on demand, as an unreachable broker would."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.records: list[Record] = []
+        self.fail = fail
+
+    async def publish(self, records: Sequence[Record]) -> None:
+        if self.fail:
+            raise PublishError("broker unreachable")
+        self.records.extend(records)
+
+    async def ping(self) -> bool:
+        return not self.fail
+
+
+def make_request(*, body: bytes) -> RawRequest:
+    return RawRequest(
+        channel="whatsapp",
+        provider="meta",
+        path="/webhooks/whatsapp",
+        query_string="",
+        headers={"content-type": "application/json", "authorization": "secret"},
+        body=body,
+        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+        correlation_id="corr-1",
+    )
+
+
+async def test_good_events_are_published_and_problems_dead_lettered(
+    tenants: TenantDirectory,
+) -> None:
+    """One known and one unknown number: the known message is published, the request kept."""
+    publisher = MemoryPublisher()
+    ingestor = Ingestor(publisher, Settings(), tenants)
+    known = json.loads(whatsapp_text_payload())
+    unknown = json.loads(whatsapp_text_payload(phone_number_id="555", wamid_prefix="wamid.U"))
+    body = json.dumps({**known, "entry": known["entry"] + unknown["entry"]}).encode()
+    outcome = await ingestor.ingest(make_request(body=body), whatsapp.parse)
+    assert outcome.events == 1
+    assert outcome.dead_lettered
+    topics = [record.topic for record in publisher.records]
+    assert topics == ["chat.messages.v1", "ingest.deadletter.v1"]
+    letter = json.loads(publisher.records[1].value)
+    assert "555" in letter["reason"]
+    assert base64.b64decode(letter["body_base64"]) == body
+    assert "authorization" not in letter["headers"]  # credentials are never kept
+
+
+async def test_a_parser_crash_dead_letters_the_request(tenants: TenantDirectory) -> None:
+    """A bug in a parser loses nothing: the request goes to the dead-letter topic."""
+
+    def broken(raw: bytes, headers: Headers, context: ParseContext) -> ParseResult:
+        raise KeyError("surprise")
+
+    publisher = MemoryPublisher()
+    outcome = await Ingestor(publisher, Settings(), tenants).ingest(
+        make_request(body=b"{}"), broken
+    )
+    assert outcome.dead_lettered
+    [record] = publisher.records
+    assert "KeyError" in json.loads(record.value)["reason"]
+
+
+async def test_publish_failure_is_service_unavailable(tenants: TenantDirectory) -> None:
+    """When Kafka does not acknowledge, the request fails with 503 and nothing is claimed."""
+    ingestor = Ingestor(MemoryPublisher(fail=True), Settings(), tenants)
+    with pytest.raises(ServiceUnavailable):
+        await ingestor.ingest(make_request(body=whatsapp_text_payload()), whatsapp.parse)
