@@ -1,7 +1,9 @@
 """The correlation id is taken from X-Request-ID or made, logged, and echoed."""
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import structlog
 from litestar import Litestar, get
 from litestar.testing import TestClient
@@ -16,6 +18,14 @@ log = structlog.get_logger()
 async def handler() -> dict[str, Any]:
     log.info("inside")
     return {"correlation_id": current_correlation_id()}
+
+
+@pytest.fixture(autouse=True)
+def default_logging() -> Iterator[None]:
+    """Other tests configure a level filter; capture every level here."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 def make_app() -> Litestar:
