@@ -11,12 +11,13 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from pymongo import AsyncMongoClient
 
+from consumers.store.replay_tokens import ReplayTokens
 from contracts import Settings, TenantDirectory, get_settings, load_tenants
 from contracts.logs import configure_logging
 from ingest.correlation import CorrelationIdMiddleware
 from ingest.errors import EXCEPTION_HANDLERS
 from ingest.publisher import KafkaPublisher, Publisher
-from ingest.replay import TokenCache
+from ingest.replay import ReplayGuard, TokenCache
 from ingest.routes.bookings import BookingEvents
 from ingest.routes.email import EmailWebhooks
 from ingest.routes.meta import MetaWebhooks
@@ -46,6 +47,10 @@ def create_app(
             settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True
         )
         app.state.mongo = mongo
+        app.state.mailgun_tokens = ReplayGuard(
+            ReplayTokens.from_client(mongo, settings.mongo_db, settings.mailgun_max_age * 2),
+            TokenCache(ttl=settings.mailgun_max_age.total_seconds() * 2),
+        )
         if isinstance(kafka, KafkaPublisher):
             await kafka.start()
             await kafka.wait_connected(settings.publish_timeout.total_seconds())
@@ -66,7 +71,11 @@ def create_app(
         route_handlers=[EmailWebhooks],
         request_max_body_size=settings.max_email_body_bytes,
     )
-    mailgun_tokens = TokenCache(ttl=settings.mailgun_max_age.total_seconds() * 2)
+
+    def provide_mailgun_tokens(state: State) -> ReplayGuard:
+        guard: ReplayGuard = state.mailgun_tokens
+        return guard
+
     return Litestar(
         route_handlers=[Operations, MetaWebhooks, TwilioWebhooks, email, BookingEvents],
         lifespan=[lifespan],
@@ -74,7 +83,7 @@ def create_app(
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "ingestor": Provide(lambda: ingestor, sync_to_thread=False, use_cache=True),
             "publisher": Provide(lambda: kafka, sync_to_thread=False, use_cache=True),
-            "mailgun_tokens": Provide(lambda: mailgun_tokens, sync_to_thread=False, use_cache=True),
+            "mailgun_tokens": Provide(provide_mailgun_tokens, sync_to_thread=False),
             "mongo": Provide(provide_mongo, sync_to_thread=False),
         },
         middleware=[CorrelationIdMiddleware],

@@ -1,15 +1,18 @@
-"""Refusing a reused Mailgun token within its validity window."""
+"""Refusing a reused Mailgun token within its validity window, across gateway processes."""
 
 import time
 from collections import OrderedDict
 
+import structlog
+from pymongo.errors import PyMongoError
+
+from consumers.store.replay_tokens import ReplayTokens
+
+log = structlog.get_logger(__name__)
+
 
 class TokenCache:
-    """Tokens seen in the last ``ttl`` seconds, in this process.
-
-    A token is remembered only once its request was published, so a delivery that failed
-    with 503 can be retried by the provider with the same token.
-    """
+    """Tokens seen in the last ``ttl`` seconds by this process."""
 
     def __init__(self, ttl: float, *, max_entries: int = 100_000) -> None:
         self._ttl = ttl
@@ -24,10 +27,49 @@ class TokenCache:
             del self._seen[token]
 
     def seen(self, token: str) -> bool:
-        now = time.monotonic()
-        self._expire(now)
+        self._expire(time.monotonic())
         return token in self._seen
 
     def remember(self, token: str) -> None:
         self._seen[token] = time.monotonic()
         self._seen.move_to_end(token)
+
+
+class ReplayGuard:
+    """Used tokens, remembered in MongoDB so every gateway replica refuses a replay.
+
+    A token is remembered only once its request was published, so a delivery answered 503
+    can be retried with the same token. When MongoDB is unreachable the guard falls back to
+    this process's memory: the signature and the timestamp window still hold, and refusing
+    authentic mail because a replay store is down would lose it.
+    """
+
+    PROVIDER = "mailgun"
+
+    def __init__(self, shared: ReplayTokens | None, local: TokenCache) -> None:
+        self._shared = shared
+        self._local = local
+        self._indexed = False
+
+    async def seen(self, token: str) -> bool:
+        if self._local.seen(token):
+            return True
+        if self._shared is None:
+            return False
+        try:
+            return await self._shared.seen(self.PROVIDER, token)
+        except PyMongoError as error:
+            log.warning("replay_store_unavailable", error=str(error))
+            return False
+
+    async def remember(self, token: str) -> None:
+        self._local.remember(token)
+        if self._shared is None:
+            return
+        try:
+            if not self._indexed:
+                await self._shared.ensure_indexes()
+                self._indexed = True
+            await self._shared.remember(self.PROVIDER, token)
+        except PyMongoError as error:
+            log.warning("replay_store_unavailable", error=str(error))

@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 
 from contracts import Channel, Provider
 from ingest.channels import email, mailgun, postmark, sendgrid
-from ingest.replay import TokenCache
+from ingest.replay import ReplayGuard
 from ingest.routes.common import ingest, read_request, refuse
 from ingest.service import Ingestor, Parser
 
@@ -23,7 +23,7 @@ class EmailWebhooks(Controller):
         self,
         request: Request[Any, Any, Any],
         ingestor: NamedDependency[Ingestor],
-        mailgun_tokens: NamedDependency[TokenCache],
+        mailgun_tokens: NamedDependency[ReplayGuard],
     ) -> Response[Any]:
         """Mailgun signs ``timestamp + token``; a stale timestamp or a reused token is refused."""
         raw = await read_request(request, Channel.EMAIL, Provider.MAILGUN)
@@ -38,10 +38,10 @@ class EmailWebhooks(Controller):
         ):
             raise refuse(raw, "missing, invalid or expired Mailgun signature")
         token = mailgun.token(raw.body, raw.headers)
-        if token is None or mailgun_tokens.seen(token):
+        if token is None or await mailgun_tokens.seen(token):
             raise refuse(raw, "Mailgun token already used")
         outcome = await ingest(ingestor, raw, mailgun.parse)
-        mailgun_tokens.remember(token)
+        await mailgun_tokens.remember(token)
         return Response({"accepted": outcome.events}, status_code=200)
 
     @post("/sendgrid", status_code=200)

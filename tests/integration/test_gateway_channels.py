@@ -9,8 +9,9 @@ import uuid
 import pytest
 from litestar.testing import AsyncTestClient
 
-from contracts import Settings
-from tests.conftest import provider_fixture
+from contracts import Settings, load_tenants
+from ingest.app import create_app
+from tests.conftest import FIXTURES, provider_fixture
 from tests.integration.conftest import TopicReader
 from tests.signing import meta_signature, twilio_signature
 from tests.unit.ingest.channels.adapter_helpers import multipart_body, split_capture, to_crlf
@@ -202,3 +203,19 @@ async def test_email_routes_take_bodies_up_to_30_mib(client: AsyncTestClient) ->
         "/webhooks/email/postmark", content=json.dumps(payload).encode(), headers=headers
     )
     assert too_big.status_code == 413
+
+
+async def test_a_mailgun_token_used_on_one_replica_is_refused_by_another(
+    settings: Settings,
+) -> None:
+    """Two gateway processes share the used-token store in MongoDB."""
+    headers, body = mailgun_form(token=uuid.uuid4().hex, timestamp=int(time.time()))
+    tenants = load_tenants(FIXTURES / "tenants.toml")
+    first_replica = create_app(settings, tenants=tenants)
+    second_replica = create_app(settings, tenants=tenants)
+    async with AsyncTestClient(app=first_replica) as first:
+        accepted = await first.post("/webhooks/email/mailgun", content=body, headers=headers)
+    async with AsyncTestClient(app=second_replica) as second:
+        replayed = await second.post("/webhooks/email/mailgun", content=body, headers=headers)
+    assert accepted.status_code == 200, accepted.text
+    assert replayed.status_code == 401

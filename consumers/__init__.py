@@ -1,0 +1,1 @@
+"""Consumers of Threadline's topics, and the MongoDB storage layer they and the API share."""
