@@ -18,10 +18,12 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
 
 
-async def run(duration: float, connections: int) -> dict[str, Any]:
+async def run(duration: float, connections: int, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {"gateway": []}
     for workers in (1, 2):
-        figures = await measure_gateway(workers=workers, connections=connections, duration=duration)
+        figures = await measure_gateway(
+            workers=workers, connections=connections, duration=duration, rounds=rounds
+        )
         results["gateway"].append(figures.as_dict())
     return results
 
@@ -30,8 +32,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; best kept")
     args = parser.parse_args()
-    results = asyncio.run(run(args.duration, args.connections))
+    results = asyncio.run(run(args.duration, args.connections, args.rounds))
     rows = [("scenario", "figure", "ratio to baseline")]
     for item in results["gateway"]:
         g, b = item["gateway"], item["bare_litestar"]
@@ -41,7 +44,9 @@ def main() -> int:
                 label,
                 f"{g['requests_per_second']} req/s (bare {b['requests_per_second']}), "
                 f"p50 {g['p50_ms']} ms (bare {b['p50_ms']}), "
-                f"p99 {g['p99_ms']} ms (bare {b['p99_ms']}), errors {g['errors']}",
+                f"p99 {g['p99_ms']} ms (bare {b['p99_ms']}), "
+                f"server CPU {g['server_cpu_us_per_request']} us/request "
+                f"(bare {b['server_cpu_us_per_request']}), errors {g['errors']}",
                 f"{item['throughput_ratio']:.2f}",
             )
         )

@@ -1,5 +1,6 @@
 """The gateway application, assembled in one place."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -54,6 +55,8 @@ def create_app(
         if isinstance(kafka, KafkaPublisher):
             await kafka.start()
             await kafka.wait_connected(settings.publish_timeout.total_seconds())
+        # Everything built so far lives as long as the process: keep the collector off it.
+        gc.freeze()
         log.info("gateway_started", tenants=len(tenants.tenants))
         try:
             yield
