@@ -100,9 +100,14 @@ class Identifiers:
         return not (self.external_id or self.emails or self.phone_key or self.channel_identities)
 
     def claim_keys(self) -> list[str]:
-        """The keys under which these identifiers are claimed by one customer."""
-        keys = [f"external:{self.external_id}"] if self.external_id else []
-        keys += [f"email:{email}" for email in self.emails]
+        """The keys under which a new customer with these identifiers claims them.
+
+        An external id is the whole identity: customers with different external ids may
+        share an email or phone and must never converge, so it is claimed alone.
+        """
+        if self.external_id:
+            return [f"external:{self.external_id}"]
+        keys = [f"email:{email}" for email in self.emails]
         if self.phone_key:
             keys.append(f"phone:{self.phone_key}")
         keys += [f"channel:{channel}:{user}" for channel, user in self.channel_identities]

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -11,6 +12,9 @@ from litestar.testing import AsyncTestClient
 
 from contracts import Settings, load_tenants
 from ingest.app import create_app
+
+if TYPE_CHECKING:
+    from consumers.store.database import Store
 from ingest.topics import create_topics
 from tests.conftest import FIXTURES
 from tests.servers import Servers, start_servers
@@ -94,3 +98,20 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type:
     app = create_app(settings, tenants=load_tenants(FIXTURES / "tenants.toml"))
     async with AsyncTestClient(app=app) as client:
         yield client
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator["Store"]:
+    """The repositories over this test's own database, indexes created."""
+    from pymongo import AsyncMongoClient
+
+    from consumers.store.database import Store
+
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        settings.mongo_uri, tz_aware=True
+    )
+    opened = Store.open(client, settings.mongo_db)
+    await opened.ensure_indexes()
+    yield opened
+    await client.drop_database(settings.mongo_db)
+    await client.close()

@@ -1,0 +1,178 @@
+"""``bookings.events.v1``: profiles from bookings, the newest version of each booking, and the
+analytics derived from them."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from bson import Decimal128
+
+from consumers.errors import PoisonMessage
+from consumers.profiles import ProfileDetails, details_of_customer, identifiers_of, merge
+from consumers.store.bookings import booking_key
+from consumers.store.database import Store
+from contracts import BookingEvent, Guest, Tenant, TenantDirectory
+from matchers.identity import BOOKING_RULES, resolve
+
+log = structlog.get_logger(__name__)
+
+_PROFILE_WRITE_ATTEMPTS = 20
+
+
+class BookingsHandler:
+    """Handles one BookingEvent; every step is idempotent, so a replay changes nothing."""
+
+    def __init__(self, store: Store, tenants: TenantDirectory) -> None:
+        self.store = store
+        self.tenants = tenants
+
+    async def handle(self, event: BookingEvent) -> None:
+        tenant = self.tenants.get(event.tenant_id)
+        if tenant is None:
+            raise PoisonMessage(f"unknown tenant {event.tenant_id!r}")
+        details = details_of_customer(event.customer, tenant, event.occurred_at)
+        customer_id, rule = await self.find_or_create(
+            tenant.id,
+            details,
+            source=event.booking.source,
+            fallback_key=f"booking:{event.booking.booking_id}",
+        )
+        await self.update_profile(tenant.id, customer_id, details)
+        guests = [await self._guest(tenant, guest, event) for guest in event.guests]
+        applied, previous = await self.store.bookings.upsert_if_newer(
+            _booking_document(event, customer_id, rule, guests)
+        )
+        # Refresh even when this version was already stored: a crash between the booking write
+        # and the refresh would otherwise leave the figures behind for good.
+        affected = {customer_id}
+        if applied and previous and previous != customer_id:
+            affected.add(previous)
+        for affected_id in sorted(affected):
+            await self.refresh_figures(tenant, affected_id)
+        log.info(
+            "booking_handled",
+            booking_id=event.booking.booking_id,
+            version=event.version,
+            applied=applied,
+            customer_id=customer_id,
+            matched_by=rule,
+        )
+
+    async def find_or_create(
+        self,
+        tenant_id: str,
+        details: ProfileDetails,
+        *,
+        source: str,
+        fallback_key: str | None = None,
+    ) -> tuple[str, str]:
+        """The customer these details belong to, created if there is none.
+
+        Returns the customer id and how it was found (a rule, or ``created``).
+        """
+        ids = details.identifiers
+        for rule in BOOKING_RULES:
+            candidates = await self.store.customers.candidates(tenant_id, rule, ids)
+            resolution = resolve({rule: candidates}, (rule,), external_id=ids.external_id)
+            if resolution.customer_id:
+                return resolution.customer_id, str(rule)
+            if resolution.ambiguous:
+                # A booking must land somewhere: the oldest of the candidates keeps it.
+                log.warning(
+                    "booking_customer_ambiguous", rule=rule, candidates=resolution.candidates
+                )
+                return resolution.candidates[0], f"{rule}:ambiguous"
+        # Nobody yet: claim the identifiers so a concurrent creator converges on one profile.
+        # With no identifier at all, the booking itself is the claim, so a replay reuses it.
+        keys = ids.claim_keys() or ([fallback_key] if fallback_key else [])
+        customer_id = await self.store.claims.claim_for_new(tenant_id, keys, uuid.uuid4().hex)
+        await self.store.customers.create_if_missing(
+            tenant_id, customer_id, source=source, now=datetime.now(UTC)
+        )
+        return customer_id, "created"
+
+    async def update_profile(
+        self, tenant_id: str, customer_id: str, details: ProfileDetails
+    ) -> None:
+        """Merge ``details`` into the profile, retrying when another writer got there first."""
+        for _ in range(_PROFILE_WRITE_ATTEMPTS):
+            profile = await self.store.customers.get(tenant_id, customer_id)
+            if profile is None:
+                return
+            changes = merge(profile, details)
+            if not changes:
+                return
+            if await self.store.customers.update_checked(
+                customer_id, int(profile.get("revision", 0)), changes
+            ):
+                await self.store.claims.claim_more(
+                    tenant_id, details.identifiers.claim_keys(), customer_id
+                )
+                return
+        raise TimeoutError(f"profile {customer_id} kept changing under us")
+
+    async def refresh_figures(self, tenant: Tenant, customer_id: str) -> None:
+        """Recompute analytics and known customers from the stored bookings."""
+        revision = await self.store.customers.next_bookings_revision(customer_id)
+        counted = [str(status) for status in tenant.counted_statuses]
+        figures = await self.store.bookings.figures(tenant.id, customer_id, counted)
+        known = await self.store.bookings.guests_of(tenant.id, customer_id)
+        await self.store.customers.set_figures(customer_id, revision, figures, known)
+
+    async def _guest(self, tenant: Tenant, guest: Guest, event: BookingEvent) -> dict[str, Any]:
+        ids, invalid = identifiers_of(
+            external_id=None,
+            emails=[guest.email] if guest.email else [],
+            phone=guest.phone,
+            region=tenant.default_region,
+            channel_identities=[],
+        )
+        record: dict[str, Any] = {
+            "name": guest.name,
+            "email": ids.emails[0] if ids.emails else guest.email,
+            "phone": ids.phone or guest.phone,
+            "demographic": guest.demographic,
+            "customer_id": None,
+        }
+        if ids.empty:
+            return record
+        details = ProfileDetails(
+            identifiers=ids,
+            name=guest.name.strip() or None,
+            occurred_at=event.occurred_at,
+            invalid_phones=invalid,
+        )
+        customer_id, _ = await self.find_or_create(tenant.id, details, source=event.booking.source)
+        await self.update_profile(tenant.id, customer_id, details)
+        record["customer_id"] = customer_id
+        return record
+
+
+def _booking_document(
+    event: BookingEvent, customer_id: str, matched_by: str, guests: list[dict[str, Any]]
+) -> dict[str, Any]:
+    booking = event.booking
+    return {
+        "_id": booking_key(event.tenant_id, booking.booking_id),
+        "tenant_id": event.tenant_id,
+        "booking_id": booking.booking_id,
+        "version": event.version,
+        "event_id": str(event.event_id),
+        "event_type": str(event.type),
+        "confirmation_code": booking.confirmation_code,
+        "status": str(booking.status),
+        "activity_name": booking.activity_name,
+        "starts_at": booking.starts_at,
+        "created_at": booking.created_at,
+        "grand_total": Decimal128(booking.grand_total),
+        "currency": booking.currency,
+        "source": booking.source,
+        "branch_id": booking.branch_id,
+        "customer_id": customer_id,
+        "matched_by": matched_by,
+        "customer": event.customer.model_dump(mode="json", exclude_none=True),
+        "guests": guests,
+        "occurred_at": event.occurred_at,
+        "updated_at": datetime.now(UTC),
+    }

@@ -1,0 +1,28 @@
+"""What a handler's failure means for the record: retry it later, or dead-letter it now."""
+
+from aiokafka.errors import KafkaError
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    ExecutionTimeout,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+
+class PoisonMessage(Exception):
+    """The record can never be handled as it is (invalid, unknown tenant): dead-letter it."""
+
+
+#: A dependency is unreachable or slow: keep the offset, back off, and try again.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    AutoReconnect,
+    ConnectionFailure,
+    ExecutionTimeout,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+    KafkaError,
+    TimeoutError,
+)

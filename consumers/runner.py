@@ -1,0 +1,205 @@
+"""A consumer-group worker: poll, handle each record, dead-letter poison, commit after writes.
+
+At-least-once: an offset is committed only after its record's writes (or its dead letter)
+are done, so a crash replays records and the handlers' idempotent writes absorb them.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum, auto
+from typing import Any, Generic, TypeAlias, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+
+from consumers.errors import TRANSIENT_ERRORS, PoisonMessage
+from contracts import ConsumerDeadLetterHeaders, Settings
+from contracts.logs import CORRELATION_ID
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+Record: TypeAlias = ConsumerRecord  # aiokafka ships no type information
+
+
+class Outcome(Enum):
+    DONE = auto()
+    DEAD_LETTERED = auto()
+    RETRY_LATER = auto()
+
+
+@dataclass(frozen=True)
+class Worker(Generic[T]):
+    """One topic's handling: how to read a record's value, and what to do with it."""
+
+    name: str
+    topic: str
+    decode: Callable[[bytes], T]
+    handle: Callable[[T], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Poison after ``max_attempts`` failures; transient errors retried for ``transient_budget``
+    seconds before the record is left for the next poll (offset held)."""
+
+    max_attempts: int = 5
+    transient_budget: float = 30.0
+    initial_wait: float = 0.05
+    max_wait: float = 5.0
+
+
+class DeadLetters:
+    """Publishes records a consumer cannot handle to ``consumers.deadletter.v1``."""
+
+    def __init__(self, producer: AIOKafkaProducer, settings: Settings, group_id: str) -> None:
+        self._producer = producer
+        self._topic = settings.topic_consumers_deadletter
+        self._group_id = group_id
+
+    async def publish(self, record: Record, error: BaseException, attempts: int) -> None:
+        names = ConsumerDeadLetterHeaders
+        headers = [
+            (name, value) for name, value in (record.headers or []) if not name.startswith("dlq_")
+        ]
+        headers += [
+            (names.ERROR, str(error)[:4000].encode()),
+            (names.ERROR_TYPE, type(error).__name__.encode()),
+            (names.ATTEMPTS, str(attempts).encode()),
+            (names.SOURCE_TOPIC, record.topic.encode()),
+            (names.SOURCE_PARTITION, str(record.partition).encode()),
+            (names.SOURCE_OFFSET, str(record.offset).encode()),
+            (names.CONSUMER_GROUP, self._group_id.encode()),
+        ]
+        await self._producer.send_and_wait(
+            self._topic, value=record.value, key=record.key, headers=headers
+        )
+
+
+class ConsumerRunner(Generic[T]):
+    """Runs one worker in a consumer group until ``stop`` is set."""
+
+    def __init__(
+        self,
+        worker: Worker[T],
+        settings: Settings,
+        dead_letters: DeadLetters,
+        *,
+        group_id: str,
+        policy: RetryPolicy | None = None,
+        max_records: int = 200,
+    ) -> None:
+        self.worker = worker
+        self.settings = settings
+        self.dead_letters = dead_letters
+        self.group_id = group_id
+        self.policy = policy or RetryPolicy()
+        self.max_records = max_records
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            self.worker.topic,
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.group_id,
+            client_id=f"threadline-{self.worker.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=600_000,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = self._consumer()
+        await consumer.start()
+        log.info("consumer_started", worker=self.worker.name, group=self.group_id)
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                for partition, records in batches.items():
+                    await self._run_partition(consumer, partition, records)
+        finally:
+            with contextlib.suppress(KafkaError):
+                await consumer.stop()
+            log.info("consumer_stopped", worker=self.worker.name)
+
+    async def _run_partition(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[Record]
+    ) -> None:
+        done: int | None = None
+        for record in records:
+            outcome = await self.process(record)
+            if outcome is Outcome.RETRY_LATER:
+                # Hold the offset: the next poll reads this record again.
+                consumer.seek(partition, record.offset)
+                break
+            done = record.offset + 1
+        if done is not None:
+            try:
+                await consumer.commit({partition: done})
+            except CommitFailedError:
+                # The partition moved to another member; it will replay, idempotently.
+                log.warning("commit_failed_after_rebalance", partition=partition.partition)
+
+    async def process(self, record: Record) -> Outcome:
+        """Handle one record: done, dead-lettered, or left for a later poll."""
+        headers = dict(record.headers or [])
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            **{CORRELATION_ID: headers.get(CORRELATION_ID, b"").decode() or None},
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            event_id=headers.get("event_id", b"").decode() or None,
+        )
+        try:
+            value = self.worker.decode(record.value or b"")
+        except (ValidationError, ValueError) as error:
+            return await self._dead_letter(record, PoisonMessage(f"invalid record: {error}"), 1)
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(lambda error: not isinstance(error, PoisonMessage)),
+                stop=self._should_stop,
+                wait=wait_exponential_jitter(
+                    initial=self.policy.initial_wait, max=self.policy.max_wait
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    await self.worker.handle(value)
+        except TRANSIENT_ERRORS as error:
+            log.warning("transient_failure_holding_offset", error=str(error), attempts=attempts)
+            return Outcome.RETRY_LATER
+        except Exception as error:
+            log.exception("record_failed", attempts=attempts)
+            return await self._dead_letter(record, error, attempts)
+        return Outcome.DONE
+
+    def _should_stop(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, TRANSIENT_ERRORS):
+            return (state.seconds_since_start or 0.0) >= self.policy.transient_budget
+        return state.attempt_number >= self.policy.max_attempts
+
+    async def _dead_letter(self, record: Record, error: BaseException, attempts: int) -> Outcome:
+        try:
+            await self.dead_letters.publish(record, error, attempts)
+        except KafkaError as failure:
+            log.warning("dead_letter_failed_holding_offset", error=str(failure))
+            return Outcome.RETRY_LATER
+        log.warning("dead_lettered", error=str(error), error_type=type(error).__name__)
+        return Outcome.DONE
+
+
+def decode_json_model(model: Any) -> Callable[[bytes], Any]:
+    """A decoder validating UTF-8 JSON into ``model``."""
+
+    def decode(raw: bytes) -> Any:
+        return model.model_validate_json(raw)
+
+    return decode

@@ -1,0 +1,154 @@
+"""``customers``: profiles, their identifiers, and the analytics derived from bookings."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from matchers.identity import Candidate, Identifiers, Rule
+
+COLLECTION = "customers"
+_LIVE = {"merged_into": None}
+
+
+class ConcurrentUpdate(Exception):
+    """The profile changed between our read and our write too many times in a row."""
+
+
+class Customers:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self._collection = database[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        """Every lookup the matchers make is index-backed."""
+        for keys in (
+            [("tenant_id", 1), ("external_id", 1)],
+            [("tenant_id", 1), ("emails", 1)],
+            [("tenant_id", 1), ("phone_key", 1)],
+            [("tenant_id", 1), ("previous_phone_keys", 1)],
+            [
+                ("tenant_id", 1),
+                ("channel_identities.channel", 1),
+                ("channel_identities.channel_user_id", 1),
+            ],
+            [("tenant_id", 1), ("created_at", -1)],
+        ):
+            await self._collection.create_index(keys)
+
+    async def candidates(
+        self, tenant_id: str, rule: Rule, identifiers: Identifiers
+    ) -> list[Candidate]:
+        """The live customers ``rule`` finds for ``identifiers``."""
+        query: dict[str, Any]
+        match rule:
+            case Rule.EXTERNAL_ID if identifiers.external_id:
+                query = {"external_id": identifiers.external_id}
+            case Rule.EMAIL if identifiers.emails:
+                query = {"emails": {"$in": list(identifiers.emails)}}
+            case Rule.PHONE if identifiers.phone_key:
+                query = {"phone_key": identifiers.phone_key}
+            case Rule.PREVIOUS_PHONE if identifiers.phone_key:
+                query = {"previous_phone_keys": identifiers.phone_key}
+            case Rule.CHANNEL_IDENTITY if identifiers.channel_identities:
+                query = {
+                    "$or": [
+                        {"channel_identities": {"$elemMatch": {"channel": c, "channel_user_id": u}}}
+                        for c, u in identifiers.channel_identities
+                    ]
+                }
+            case _:
+                return []
+        cursor = (
+            self._collection.find({"tenant_id": tenant_id, **_LIVE, **query}, {"external_id": 1})
+            .sort([("created_at", 1), ("_id", 1)])
+            .limit(20)
+        )
+        return [
+            Candidate(customer_id=doc["_id"], external_id=doc.get("external_id"))
+            async for doc in cursor
+        ]
+
+    async def create_if_missing(
+        self, tenant_id: str, customer_id: str, *, source: str, now: datetime
+    ) -> None:
+        """Create the profile unless a concurrent creator already did."""
+        await self._collection.update_one(
+            {"_id": customer_id},
+            {
+                "$setOnInsert": {
+                    "tenant_id": tenant_id,
+                    "source": source,
+                    "created_at": now,
+                    "customer_since": now,
+                    "emails": [],
+                    "phone": None,
+                    "previous_phones": [],
+                    "previous_phone_keys": [],
+                    "channel_identities": [],
+                    "tags": [],
+                    "notes": None,
+                    "merged_into": None,
+                    "revision": 0,
+                    "bookings_revision": 0,
+                    "analytics": {
+                        "total_bookings": 0,
+                        "total_spent": [],
+                        "lifetime_value": [],
+                        "last_booking_at": None,
+                        "last_contact_at": None,
+                        "customer_since": now,
+                    },
+                    "known_customers": [],
+                }
+            },
+            upsert=True,
+        )
+
+    async def get(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+        return await self._collection.find_one({"_id": customer_id, "tenant_id": tenant_id})
+
+    async def update_checked(
+        self, customer_id: str, revision: int, changes: dict[str, Any]
+    ) -> bool:
+        """Apply ``changes`` if the profile is still at ``revision`` (compare and set)."""
+        result = await self._collection.update_one(
+            {"_id": customer_id, "revision": revision},
+            {"$set": {**changes, "updated_at": datetime.now(UTC)}, "$inc": {"revision": 1}},
+        )
+        return result.modified_count == 1
+
+    async def next_bookings_revision(self, customer_id: str) -> int:
+        """Count a change to the customer's bookings; analytics computed after it carry it."""
+        doc = await self._collection.find_one_and_update(
+            {"_id": customer_id},
+            {"$inc": {"bookings_revision": 1}},
+            projection={"bookings_revision": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["bookings_revision"]) if doc else 0
+
+    async def set_figures(
+        self,
+        customer_id: str,
+        revision: int,
+        figures: dict[str, Any],
+        known_customers: list[dict[str, Any]],
+    ) -> None:
+        """Store analytics computed at ``revision``, unless newer ones are already stored."""
+        await self._collection.update_one(
+            {
+                "_id": customer_id,
+                "$or": [
+                    {"figures_revision": {"$lt": revision}},
+                    {"figures_revision": {"$exists": False}},
+                ],
+            },
+            {
+                "$set": {
+                    **{f"analytics.{name}": value for name, value in figures.items()},
+                    "known_customers": known_customers,
+                    "figures_revision": revision,
+                }
+            },
+        )

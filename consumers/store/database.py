@@ -1,0 +1,35 @@
+"""The repositories over one database, and their indexes."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from consumers.store.bookings import Bookings
+from consumers.store.customers import Customers
+from consumers.store.identity_claims import IdentityClaims
+
+
+@dataclass(frozen=True)
+class Store:
+    database: AsyncDatabase[dict[str, Any]]
+    customers: Customers
+    bookings: Bookings
+    claims: IdentityClaims
+
+    @classmethod
+    def open(cls, client: AsyncMongoClient[dict[str, Any]], name: str) -> "Store":
+        database = client[name]
+        return cls(
+            database=database,
+            customers=Customers(database),
+            bookings=Bookings(database),
+            claims=IdentityClaims(database),
+        )
+
+    async def ensure_indexes(self) -> None:
+        """Create every index, idempotently; safe to run at every start."""
+        await self.customers.ensure_indexes()
+        await self.bookings.ensure_indexes()
+        await self.claims.ensure_indexes()

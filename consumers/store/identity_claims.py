@@ -1,0 +1,72 @@
+"""``identity_claims``: one document per identifier a customer owns, unique per tenant.
+
+Creating a customer first claims its identifiers here, in sorted order. A unique index on the
+key makes two consumers creating the same new customer at once converge: the loser finds the
+winner's claim and adopts that customer instead of making a second one.
+"""
+
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+COLLECTION = "identity_claims"
+
+
+def claim_key(tenant_id: str, identifier: str) -> str:
+    return f"{tenant_id}|{identifier}"
+
+
+class IdentityClaims:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self._collection = database[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([("tenant_id", 1), ("customer_id", 1)])
+
+    async def claim_for_new(self, tenant_id: str, identifiers: list[str], customer_id: str) -> str:
+        """Claim ``identifiers`` for a customer about to be created; return who owns them.
+
+        Returns ``customer_id`` when every claim was ours, or the id of the customer that
+        already owned one (our claims then move to it, so nothing points at a customer that
+        will never exist).
+        """
+        for identifier in sorted(set(identifiers)):
+            key = claim_key(tenant_id, identifier)
+            try:
+                await self._collection.insert_one(
+                    {"_id": key, "tenant_id": tenant_id, "customer_id": customer_id}
+                )
+            except DuplicateKeyError:
+                owner = await self._collection.find_one({"_id": key}, {"customer_id": 1})
+                if owner is None or owner["customer_id"] == customer_id:
+                    continue
+                owner_id: str = owner["customer_id"]
+                await self._collection.update_many(
+                    {"tenant_id": tenant_id, "customer_id": customer_id},
+                    {"$set": {"customer_id": owner_id}},
+                )
+                return owner_id
+        return customer_id
+
+    async def claim_more(self, tenant_id: str, identifiers: list[str], customer_id: str) -> None:
+        """Record identifiers an existing customer gained; ones owned elsewhere stay there."""
+        for identifier in sorted(set(identifiers)):
+            try:
+                await self._collection.insert_one(
+                    {
+                        "_id": claim_key(tenant_id, identifier),
+                        "tenant_id": tenant_id,
+                        "customer_id": customer_id,
+                    }
+                )
+            except DuplicateKeyError:
+                continue
+
+    async def move(self, tenant_id: str, from_id: str, to_id: str) -> None:
+        await self._collection.update_many(
+            {"tenant_id": tenant_id, "customer_id": from_id}, {"$set": {"customer_id": to_id}}
+        )
+
+    async def release(self, tenant_id: str, customer_id: str) -> None:
+        await self._collection.delete_many({"tenant_id": tenant_id, "customer_id": customer_id})
