@@ -175,6 +175,8 @@ class ConsumerRunner(Generic[T]):
         except TRANSIENT_ERRORS as error:
             log.warning("transient_failure_holding_offset", error=str(error), attempts=attempts)
             return Outcome.RETRY_LATER
+        except PoisonMessage as error:
+            return await self._dead_letter(record, error, attempts)
         except Exception as error:
             log.exception("record_failed", attempts=attempts)
             return await self._dead_letter(record, error, attempts)
