@@ -10,6 +10,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
+from bench.bookings import measure_bookings  # noqa: E402
 from bench.gateway import measure_gateway  # noqa: E402
 
 
@@ -25,6 +26,7 @@ async def run(duration: float, connections: int, rounds: int) -> dict[str, Any]:
             workers=workers, connections=connections, duration=duration, rounds=rounds
         )
         results["gateway"].append(figures.as_dict())
+    results["bookings"] = (await measure_bookings()).as_dict()
     return results
 
 
@@ -50,6 +52,15 @@ def main() -> int:
                 f"{item['throughput_ratio']:.2f}",
             )
         )
+    bookings = results["bookings"]
+    rows.append(
+        (
+            "bookings consumer",
+            f"{bookings['consumer_events_per_second']} events/s into profiles "
+            f"(bulk upserts {bookings['bulk_upserts_per_second']}/s, {bookings['events']} events)",
+            f"{bookings['ratio']:.3f}",
+        )
+    )
     print(_table(rows))
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("\nwrote bench/results.json")

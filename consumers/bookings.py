@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from bson import Decimal128
 
+from consumers import analytics
 from consumers.errors import PoisonMessage
 from consumers.profiles import ProfileDetails, details_of_customer, identifiers_of, merge
 from consumers.store.bookings import booking_key
@@ -115,10 +116,14 @@ class BookingsHandler:
     async def refresh_figures(self, tenant: Tenant, customer_id: str) -> None:
         """Recompute analytics and known customers from the stored bookings."""
         revision = await self.store.customers.next_bookings_revision(customer_id)
-        counted = [str(status) for status in tenant.counted_statuses]
-        figures = await self.store.bookings.figures(tenant.id, customer_id, counted)
-        known = await self.store.bookings.guests_of(tenant.id, customer_id)
-        await self.store.customers.set_figures(customer_id, revision, figures, known)
+        bookings = await self.store.bookings.of_customer(tenant.id, customer_id)
+        counted = {str(status) for status in tenant.counted_statuses}
+        await self.store.customers.set_figures(
+            customer_id,
+            revision,
+            analytics.figures(bookings, counted),
+            analytics.known_customers(bookings, customer_id),
+        )
 
     async def _guest(self, tenant: Tenant, guest: Guest, event: BookingEvent) -> dict[str, Any]:
         ids, invalid = identifiers_of(

@@ -1,10 +1,7 @@
 """``bookings``: the newest version of every booking, and the figures derived from them."""
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -45,68 +42,9 @@ class Bookings:
     async def get(self, tenant_id: str, booking_id: str) -> dict[str, Any] | None:
         return await self._collection.find_one({"_id": booking_key(tenant_id, booking_id)})
 
-    async def figures(
-        self, tenant_id: str, customer_id: str, counted_statuses: list[str]
-    ) -> dict[str, Any]:
-        """Analytics of a primary booker, computed from the stored bookings."""
-        rows = await (
-            await self._collection.aggregate(
-                [
-                    {
-                        "$match": {
-                            "tenant_id": tenant_id,
-                            "customer_id": customer_id,
-                            "status": {"$in": counted_statuses},
-                        }
-                    },
-                    {
-                        "$group": {
-                            "_id": "$currency",
-                            "amount": {"$sum": "$grand_total"},
-                            "count": {"$sum": 1},
-                            "last": {"$max": "$created_at"},
-                        }
-                    },
-                ]
-            )
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
+        """The bookings a customer made as primary booker, with what analytics need."""
+        return await self._collection.find(
+            {"tenant_id": tenant_id, "customer_id": customer_id},
+            {"status": 1, "currency": 1, "grand_total": 1, "created_at": 1, "guests": 1},
         ).to_list()
-        spent = [
-            {"currency": row["_id"], "amount": _decimal128(row["amount"])}
-            for row in sorted(rows, key=lambda row: str(row["_id"]))
-        ]
-        last: datetime | None = max((row["last"] for row in rows), default=None)
-        return {
-            "total_bookings": sum(int(row["count"]) for row in rows),
-            "total_spent": spent,
-            "lifetime_value": spent,
-            "last_booking_at": last,
-        }
-
-    async def guests_of(self, tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
-        """Everyone a customer booked for, once each, in the order first booked."""
-        cursor = self._collection.find(
-            {"tenant_id": tenant_id, "customer_id": customer_id, "guests.0": {"$exists": True}},
-            {"guests": 1, "created_at": 1},
-        ).sort([("created_at", 1), ("_id", 1)])
-        people: dict[str, dict[str, Any]] = {}
-        async for booking in cursor:
-            for guest in booking["guests"]:
-                if guest.get("customer_id") == customer_id:
-                    continue
-                key = guest.get("customer_id") or f"name:{guest.get('name', '').casefold()}"
-                people.setdefault(
-                    key,
-                    {
-                        "customer_id": guest.get("customer_id"),
-                        "name": guest.get("name"),
-                        "email": guest.get("email"),
-                        "phone": guest.get("phone"),
-                    },
-                )
-        return list(people.values())
-
-
-def _decimal128(value: Any) -> Decimal128:
-    if isinstance(value, Decimal128):
-        return value
-    return Decimal128(Decimal(str(value)))

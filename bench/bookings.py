@@ -1,0 +1,133 @@
+"""Bookings consumer throughput against raw bulk upserts into the same database.
+
+A topic is filled with booking events (new customers, repeat bookings, status changes); the
+bookings worker drains it into profiles. The baseline writes the same number of documents
+with unordered bulk upserts, the fastest the database takes them, in the same run.
+"""
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from devstack import EmbeddedKafka, EmbeddedMongo, running
+from pymongo import AsyncMongoClient, UpdateOne
+
+from consumers.bookings import BookingsHandler
+from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
+from consumers.store.database import Store
+from contracts import BookingEvent, Settings, parse_tenants
+from contracts.logs import configure_logging
+from ingest.records import to_record
+from ingest.topics import create_topics
+from tests.factories import booking_event
+
+TENANTS = """
+[[tenants]]
+id = "acme"
+name = "Acme"
+default_region = "GB"
+"""
+
+
+@dataclass(frozen=True)
+class BookingFigures:
+    events: int
+    consumer_seconds: float
+    baseline_seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        consumer_rate = self.events / self.consumer_seconds
+        baseline_rate = self.events / self.baseline_seconds
+        return {
+            "events": self.events,
+            "consumer_events_per_second": round(consumer_rate, 1),
+            "bulk_upserts_per_second": round(baseline_rate, 1),
+            "ratio": round(consumer_rate / baseline_rate, 4),
+        }
+
+
+def _events(customers: int) -> list[BookingEvent]:
+    """Per customer: a first booking, a repeat booking, and a status change of the first."""
+    events = []
+    for person in range(customers):
+        email = f"guest{person}@example.com"
+        events.append(booking_event(booking_id=f"a{person}", emails=[email], version=1))
+        events.append(booking_event(booking_id=f"b{person}", emails=[email], version=1))
+        events.append(
+            booking_event(booking_id=f"a{person}", emails=[email], version=2, status="cancelled")
+        )
+    return events
+
+
+async def measure_bookings(*, customers: int = 300) -> BookingFigures:
+    events = _events(customers)
+    kafka, mongo = EmbeddedKafka(), EmbeddedMongo()
+    with running(kafka, mongo):
+        suffix = uuid.uuid4().hex[:8]
+        settings = Settings(
+            kafka_bootstrap=kafka.bootstrap,
+            mongo_uri=mongo.uri,
+            mongo_db=f"bench_{suffix}",
+            log_level="warning",
+        )
+        configure_logging(settings)
+        await create_topics(settings)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        for event in events:
+            record = to_record(event, settings, None)
+            await producer.send(record.topic, value=record.value, key=record.key)
+        await producer.flush()
+
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
+        store = Store.open(client, settings.mongo_db)
+        await store.ensure_indexes()
+        handler = BookingsHandler(store, parse_tenants(TENANTS, environ={}))
+        handled = 0
+        finished = asyncio.Event()
+        first_at = 0.0
+
+        async def counted(event: BookingEvent) -> None:
+            nonlocal handled, first_at
+            if handled == 0:
+                # Timing starts at the first record: joining the group is a one-off cost.
+                first_at = time.perf_counter()
+            await handler.handle(event)
+            handled += 1
+            if handled == len(events):
+                finished.set()
+
+        worker: Worker[BookingEvent] = Worker(
+            "bookings", settings.topic_bookings, decode_json_model(BookingEvent), counted
+        )
+        runner = ConsumerRunner(
+            worker, settings, DeadLetters(producer, settings, "bench"), group_id="bench"
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        await finished.wait()
+        consumer_seconds = time.perf_counter() - first_at
+        stop.set()
+        await task
+
+        baseline = client[settings.mongo_db]["baseline"]
+        documents = [
+            {"_id": f"{e.tenant_id}:{e.booking.booking_id}:{i}", **e.model_dump(mode="json")}
+            for i, e in enumerate(events)
+        ]
+        started = time.perf_counter()
+        for chunk in range(0, len(documents), 500):
+            await baseline.bulk_write(
+                [
+                    UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True)
+                    for d in documents[chunk : chunk + 500]
+                ],
+                ordered=False,
+            )
+        baseline_seconds = time.perf_counter() - started
+        await producer.stop()
+        await client.close()
+    return BookingFigures(len(events), consumer_seconds, baseline_seconds)
