@@ -165,7 +165,9 @@ class ConsumerRunner(Generic[T]):
                 retry=retry_if_exception(lambda error: not isinstance(error, PoisonMessage)),
                 stop=self._should_stop,
                 wait=wait_exponential_jitter(
-                    multiplier=self.policy.initial_wait, max=self.policy.max_wait
+                    multiplier=self.policy.initial_wait,
+                    max=self.policy.max_wait,
+                    jitter=self.policy.initial_wait,
                 ),
                 reraise=True,
             ):
