@@ -10,6 +10,7 @@ from bson import Decimal128
 
 from consumers import analytics
 from consumers.errors import PoisonMessage
+from consumers.linking import link_identifiers
 from consumers.profiles import ProfileDetails, details_of_customer, identifiers_of, merge
 from consumers.store.bookings import booking_key
 from consumers.store.database import Store
@@ -103,6 +104,8 @@ class BookingsHandler:
                 return
             changes = merge(profile, details)
             if not changes:
+                # Linking is idempotent; a replay after a crash still links what it missed.
+                await link_identifiers(self.store, tenant_id, customer_id, details.identifiers)
                 return
             if await self.store.customers.update_checked(
                 customer_id, int(profile.get("revision", 0)), changes
@@ -110,6 +113,7 @@ class BookingsHandler:
                 await self.store.claims.claim_more(
                     tenant_id, details.identifiers.claim_keys(), customer_id
                 )
+                await link_identifiers(self.store, tenant_id, customer_id, details.identifiers)
                 return
         raise TimeoutError(f"profile {customer_id} kept changing under us")
 

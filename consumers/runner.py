@@ -41,6 +41,9 @@ class Worker(Generic[T]):
     topic: str
     decode: Callable[[bytes], T]
     handle: Callable[[T], Awaitable[None]]
+    #: Handles a whole poll of one partition at once (bulk writes); when it fails with
+    #: anything but a transient error, the records are handled one by one instead.
+    handle_batch: Callable[[list[T]], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,14 @@ class ConsumerRunner(Generic[T]):
     async def _run_partition(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[Record]
     ) -> None:
+        if self.worker.handle_batch is not None and len(records) > 1:
+            outcome = await self._process_batch(records)
+            if outcome is Outcome.RETRY_LATER:
+                consumer.seek(partition, records[0].offset)
+                return
+            if outcome is Outcome.DONE:
+                await self._commit(consumer, partition, records[-1].offset + 1)
+                return
         done: int | None = None
         for record in records:
             outcome = await self.process(record)
@@ -138,11 +149,51 @@ class ConsumerRunner(Generic[T]):
                 break
             done = record.offset + 1
         if done is not None:
+            await self._commit(consumer, partition, done)
+
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        try:
+            await consumer.commit({partition: offset})
+        except CommitFailedError:
+            # The partition moved to another member; it will replay, idempotently.
+            log.warning("commit_failed_after_rebalance", partition=partition.partition)
+
+    async def _process_batch(self, records: list[Record]) -> Outcome | None:
+        """Handle a poll in one go: DONE, RETRY_LATER, or None to fall back to one by one."""
+        assert self.worker.handle_batch is not None
+        values: list[T] = []
+        for record in records:
             try:
-                await consumer.commit({partition: done})
-            except CommitFailedError:
-                # The partition moved to another member; it will replay, idempotently.
-                log.warning("commit_failed_after_rebalance", partition=partition.partition)
+                values.append(self.worker.decode(record.value or b""))
+            except (ValidationError, ValueError):
+                return None  # the one-by-one path dead-letters exactly the bad record
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            topic=records[0].topic,
+            partition=records[0].partition,
+            offsets=f"{records[0].offset}-{records[-1].offset}",
+        )
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(lambda error: isinstance(error, TRANSIENT_ERRORS)),
+                stop=self._should_stop,
+                wait=wait_exponential_jitter(
+                    multiplier=self.policy.initial_wait,
+                    max=self.policy.max_wait,
+                    jitter=self.policy.initial_wait,
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    await self.worker.handle_batch(values)
+        except TRANSIENT_ERRORS as error:
+            log.warning("transient_failure_holding_offset", error=str(error))
+            return Outcome.RETRY_LATER
+        except Exception as error:
+            log.warning("batch_failed_one_by_one", error=str(error), records=len(records))
+            return None
+        return Outcome.DONE
 
     async def process(self, record: Record) -> Outcome:
         """Handle one record: done, dead-lettered, or left for a later poll."""

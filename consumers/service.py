@@ -13,14 +13,20 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from consumers.bookings import BookingsHandler
+from consumers.messages import MessagesHandler
 from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
+from consumers.statuses import StatusesHandler
 from consumers.store.database import Store
-from contracts import BookingEvent, Settings, TenantDirectory
+from contracts import BookingEvent, MessageEvent, Settings, StatusEvent, TenantDirectory
 
 log = structlog.get_logger(__name__)
 
 #: The consumer group of each worker: every copy of a worker shares its group.
-GROUPS = {"bookings": "threadline-bookings"}
+GROUPS = {
+    "bookings": "threadline-bookings",
+    "messages": "threadline-messages",
+    "statuses": "threadline-statuses",
+}
 
 
 @dataclass
@@ -77,13 +83,33 @@ def runners(names: list[str], res: Resources) -> list[ConsumerRunner[Any]]:
     for name in names:
         group = GROUPS[name]
         dead_letters = DeadLetters(res.producer, res.settings, group)
-        if name == "bookings":
-            handler = BookingsHandler(res.store, res.tenants)
-            worker: Worker[Any] = Worker(
-                name="bookings",
-                topic=res.settings.topic_bookings,
-                decode=decode_json_model(BookingEvent),
-                handle=handler.handle,
-            )
-        built.append(ConsumerRunner(worker, res.settings, dead_letters, group_id=group))
+        built.append(ConsumerRunner(worker(name, res), res.settings, dead_letters, group_id=group))
     return built
+
+
+def worker(name: str, res: Resources) -> Worker[Any]:
+    """The worker that handles ``name``'s topic."""
+    if name == "bookings":
+        bookings = BookingsHandler(res.store, res.tenants)
+        return Worker(
+            name=name,
+            topic=res.settings.topic_bookings,
+            decode=decode_json_model(BookingEvent),
+            handle=bookings.handle,
+        )
+    if name == "messages":
+        messages = MessagesHandler(res.store, res.tenants)
+        return Worker(
+            name=name,
+            topic=res.settings.topic_messages,
+            decode=decode_json_model(MessageEvent),
+            handle=messages.handle,
+            handle_batch=messages.handle_batch,
+        )
+    statuses = StatusesHandler(res.store, res.tenants)
+    return Worker(
+        name=name,
+        topic=res.settings.topic_statuses,
+        decode=decode_json_model(StatusEvent),
+        handle=statuses.handle,
+    )

@@ -2,9 +2,12 @@
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts import BookingEvent
+
+if TYPE_CHECKING:
+    from contracts import MessageEvent, StatusEvent
 
 
 def booking_event(
@@ -57,5 +60,78 @@ def booking_event(
             },
             "customer": customer,
             "guests": guests or [],
+        }
+    )
+
+
+def message_event(
+    *,
+    provider_message_id: str = "wamid.1",
+    tenant_id: str = "acme",
+    channel: str = "whatsapp",
+    direction: str = "inbound",
+    text: str = "Hello",
+    occurred_at: datetime | None = None,
+    channel_user_id: str = "447911123456",
+    phone: str | None = "+447911123456",
+    email: str | None = None,
+    user_id: str | None = None,
+    references: list[str] | None = None,
+    provider: str = "meta",
+) -> "MessageEvent":
+    """A MessageEvent whose id follows the contract's rule."""
+    from contracts import MessageEvent, message_event_id
+
+    at = occurred_at or datetime(2026, 5, 1, 12, tzinfo=UTC)
+    participant: dict[str, Any] = {"channel_user_id": channel_user_id}
+    if phone:
+        participant["phone"] = phone
+    if email:
+        participant["email"] = email
+    if user_id:
+        participant["user_id"] = user_id
+    return MessageEvent.model_validate(
+        {
+            "event_id": message_event_id(channel, provider, provider_message_id),
+            "tenant_id": tenant_id,
+            "channel": channel,
+            "provider": provider,
+            "direction": direction,
+            "provider_message_id": provider_message_id,
+            "occurred_at": at,
+            "received_at": at + timedelta(seconds=1),
+            "participant": participant,
+            "business": {"channel_account_id": "106540352242922"},
+            "content": {"type": "text", "text": text},
+            "references": references or [],
+        }
+    )
+
+
+def status_event(
+    *,
+    provider_message_id: str = "wamid.1",
+    status: str = "delivered",
+    tenant_id: str = "acme",
+    channel: str = "whatsapp",
+    occurred_at: datetime | None = None,
+    channel_user_id: str = "447911123456",
+    error: dict[str, str] | None = None,
+) -> "StatusEvent":
+    from contracts import StatusEvent, status_event_id
+
+    at = occurred_at or datetime(2026, 5, 1, 12, 5, tzinfo=UTC)
+    return StatusEvent.model_validate(
+        {
+            "event_id": status_event_id(channel, "meta", provider_message_id, status),
+            "tenant_id": tenant_id,
+            "channel": channel,
+            "provider": "meta",
+            "provider_message_id": provider_message_id,
+            "status": status,
+            "occurred_at": at,
+            "received_at": at,
+            "participant": {"channel_user_id": channel_user_id},
+            **({"error": error} if error else {}),
         }
     )

@@ -42,6 +42,13 @@ class Bookings:
     async def get(self, tenant_id: str, booking_id: str) -> dict[str, Any] | None:
         return await self._collection.find_one({"_id": booking_key(tenant_id, booking_id)})
 
+    async def customers_by_codes(self, tenant_id: str, codes: list[str]) -> list[str]:
+        """The primary bookers of the bookings with these confirmation codes."""
+        cursor = self._collection.find(
+            {"tenant_id": tenant_id, "confirmation_code": {"$in": codes}}, {"customer_id": 1}
+        )
+        return [doc["customer_id"] async for doc in cursor if doc.get("customer_id")]
+
     async def of_customer(self, tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
         """The bookings a customer made as primary booker, with what analytics need."""
         return await self._collection.find(

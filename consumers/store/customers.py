@@ -118,6 +118,19 @@ class Customers:
         )
         return result.modified_count == 1
 
+    async def by_external_ids(self, tenant_id: str, external_ids: list[str]) -> list[Candidate]:
+        cursor = self._collection.find(
+            {"tenant_id": tenant_id, **_LIVE, "external_id": {"$in": external_ids}},
+            {"external_id": 1},
+        ).sort([("created_at", 1), ("_id", 1)])
+        return [Candidate(doc["_id"], doc.get("external_id")) async for doc in cursor]
+
+    async def touch_contact(self, customer_id: str, occurred_at: datetime) -> None:
+        """``last_contact_at`` is the latest communication, whatever order they arrive in."""
+        await self._collection.update_one(
+            {"_id": customer_id}, {"$max": {"analytics.last_contact_at": occurred_at}}
+        )
+
     async def next_bookings_revision(self, customer_id: str) -> int:
         """Count a change to the customer's bookings; analytics computed after it carry it."""
         doc = await self._collection.find_one_and_update(

@@ -9,6 +9,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from consumers.store.bookings import Bookings
 from consumers.store.customers import Customers
 from consumers.store.identity_claims import IdentityClaims
+from consumers.store.messages import Messages
+from consumers.store.pending_statuses import PendingStatuses
+from consumers.store.threads import Threads
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,9 @@ class Store:
     customers: Customers
     bookings: Bookings
     claims: IdentityClaims
+    threads: Threads
+    messages: Messages
+    pending_statuses: PendingStatuses
 
     @classmethod
     def open(cls, client: AsyncMongoClient[dict[str, Any]], name: str) -> "Store":
@@ -26,6 +32,9 @@ class Store:
             customers=Customers(database),
             bookings=Bookings(database),
             claims=IdentityClaims(database),
+            threads=Threads(database),
+            messages=Messages(database),
+            pending_statuses=PendingStatuses(database),
         )
 
     async def ensure_indexes(self) -> None:
@@ -33,3 +42,6 @@ class Store:
         await self.customers.ensure_indexes()
         await self.bookings.ensure_indexes()
         await self.claims.ensure_indexes()
+        await self.threads.ensure_indexes()
+        await self.messages.ensure_indexes()
+        await self.pending_statuses.ensure_indexes()

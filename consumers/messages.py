@@ -1,0 +1,160 @@
+"""``chat.messages.v1``: every message into exactly one thread and one customer's log.
+
+A poll's events are handled together: threads are found once per participant, messages are
+inserted in one bulk write, and each touched thread's summary is recomputed once.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from consumers.errors import PoisonMessage
+from consumers.matching import MessageMatcher
+from consumers.statuses import apply_pending
+from consumers.store.database import Store
+from contracts import Direction, MessageEvent, Tenant, TenantDirectory
+from matchers.participants import participant_keys
+
+log = structlog.get_logger(__name__)
+
+PREVIEW_LENGTH = 140
+
+
+class MessagesHandler:
+    def __init__(self, store: Store, tenants: TenantDirectory) -> None:
+        self.store = store
+        self.tenants = tenants
+        self.matcher = MessageMatcher(store)
+
+    async def handle(self, event: MessageEvent) -> None:
+        await self.handle_batch([event])
+
+    async def handle_batch(self, events: list[MessageEvent]) -> None:
+        """Store every event of a poll; any poison event fails the batch (then handled one by
+        one, so only it is dead-lettered)."""
+        tenants = {event.tenant_id: self._tenant(event.tenant_id) for event in events}
+        now = datetime.now(UTC)
+        threads: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+        documents: list[dict[str, Any]] = []
+        for event in events:
+            tenant = tenants[event.tenant_id]
+            if event.content.deleted:
+                await self.store.messages.mark_deleted(
+                    tenant.id, event.channel, event.provider_message_id
+                )
+                continue
+            keys = participant_keys(event.channel, event.participant)
+            cache_key = (tenant.id, str(event.channel), tuple(keys))
+            thread = threads.get(cache_key)
+            if thread is None:
+                thread = await self.store.threads.find_or_create(
+                    tenant.id,
+                    event.channel,
+                    keys,
+                    event.participant.model_dump(exclude_none=True),
+                    event.business.channel_account_id,
+                    now,
+                )
+                if event.direction is Direction.INBOUND:
+                    await self.store.threads.update_participant(
+                        thread["_id"], event.participant.model_dump(exclude_none=True)
+                    )
+                threads[cache_key] = thread
+            documents.append(await self._document(tenant, event, thread, now))
+        inserted = await self.store.messages.insert_new(documents)
+        for document in documents:
+            if document["_id"] in inserted and document["direction"] == "outbound":
+                await apply_pending(self.store, document)
+        for thread in {t["_id"]: t for t in threads.values()}.values():
+            await refresh_summary(self.store, thread["_id"])
+        for document in documents:
+            if document.get("customer_id"):
+                await self.store.customers.touch_contact(
+                    document["customer_id"], document["occurred_at"]
+                )
+        log.info("messages_handled", events=len(events), inserted=len(inserted))
+
+    def _tenant(self, tenant_id: str) -> Tenant:
+        tenant = self.tenants.get(tenant_id)
+        if tenant is None:
+            raise PoisonMessage(f"unknown tenant {tenant_id!r}")
+        return tenant
+
+    async def _document(
+        self, tenant: Tenant, event: MessageEvent, thread: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        resolution = await self.matcher.match(tenant, event, thread)
+        if resolution.customer_id and not thread.get("customer_id"):
+            await self.store.threads.link(
+                thread["_id"], resolution.customer_id, str(resolution.rule), []
+            )
+            await self.store.messages.link_thread(
+                thread["_id"], resolution.customer_id, str(resolution.rule)
+            )
+            thread["customer_id"] = resolution.customer_id
+            thread["matched_by"] = str(resolution.rule)
+        elif resolution.ambiguous and not thread.get("customer_id"):
+            await self.store.threads.link(
+                thread["_id"], None, f"{resolution.rule}:ambiguous", list(resolution.candidates)
+            )
+        outbound = event.direction is Direction.OUTBOUND
+        return {
+            "_id": str(event.event_id),
+            "tenant_id": event.tenant_id,
+            "thread_id": thread["_id"],
+            "channel": str(event.channel),
+            "provider": event.provider,
+            "direction": str(event.direction),
+            "provider_message_id": event.provider_message_id,
+            "occurred_at": event.occurred_at,
+            "received_at": event.received_at,
+            "stored_at": now,
+            "participant": event.participant.model_dump(exclude_none=True),
+            "counterpart": _counterpart(event),
+            "business": event.business.model_dump(),
+            "content": event.content.model_dump(mode="json", exclude_none=True),
+            "email": event.email.model_dump(exclude_none=True) if event.email else None,
+            "references": list(event.references),
+            "preview": preview(event),
+            "customer_id": resolution.customer_id,
+            "matched_by": str(resolution.rule)
+            if resolution.customer_id
+            else (f"{resolution.rule}:ambiguous" if resolution.ambiguous else None),
+            "candidates": list(resolution.candidates),
+            "status": "sent" if outbound else None,
+            "status_rank": 1 if outbound else 0,
+            "deleted": False,
+        }
+
+
+async def refresh_summary(store: Store, thread_id: str) -> None:
+    """Recompute the thread's summary from its messages; a later recomputation wins."""
+    revision = await store.threads.next_summary_revision(thread_id)
+    thread = await store.threads.get_by_id(thread_id)
+    if thread is None:
+        return
+    summary = await store.messages.summary(thread_id, thread.get("last_read_at"))
+    await store.threads.set_summary(thread_id, revision, summary)
+
+
+def preview(event: MessageEvent) -> str:
+    """At most 140 characters a chat list can show for any message."""
+    content = event.content
+    if content.reaction is not None:
+        text = (
+            f"Reacted {content.reaction.emoji}" if content.reaction.emoji else "Removed a reaction"
+        )
+    else:
+        text = content.text or content.subject or ""
+        if not text and content.attachments:
+            text = f"[{content.attachments[0].kind}]"
+        if not text:
+            text = f"[{content.type}]"
+    text = " ".join(text.split())
+    return text if len(text) <= PREVIEW_LENGTH else text[: PREVIEW_LENGTH - 1] + "…"
+
+
+def _counterpart(event: MessageEvent) -> str:
+    participant = event.participant
+    return participant.email or participant.phone or participant.channel_user_id

@@ -1,0 +1,159 @@
+"""``messages``: every message of every thread, once, and each customer's communications."""
+
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+COLLECTION = "messages"
+_DUPLICATE_KEY = 11000
+
+#: Delivery states only move forward; ``failed`` is final.
+STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+class Messages:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self._collection = database[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([("thread_id", 1), ("occurred_at", 1), ("_id", 1)])
+        await self._collection.create_index(
+            [("thread_id", 1), ("direction", 1), ("occurred_at", 1)]
+        )
+        await self._collection.create_index(
+            [("tenant_id", 1), ("channel", 1), ("provider_message_id", 1)]
+        )
+        await self._collection.create_index(
+            [("tenant_id", 1), ("customer_id", 1), ("occurred_at", -1)]
+        )
+
+    async def insert_new(self, documents: list[dict[str, Any]]) -> set[str]:
+        """Insert each message unless already stored; the ids actually inserted."""
+        if not documents:
+            return set()
+        ids = {document["_id"] for document in documents}
+        try:
+            await self._collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            failed = {
+                documents[item["index"]]["_id"]
+                for item in error.details.get("writeErrors", [])
+                if item.get("code") == _DUPLICATE_KEY
+            }
+            others = [
+                item
+                for item in error.details.get("writeErrors", [])
+                if item.get("code") != _DUPLICATE_KEY
+            ]
+            if others:
+                raise
+            return ids - failed
+        return ids
+
+    async def summary(self, thread: str, last_read_at: datetime | None) -> dict[str, Any]:
+        """The thread's summary, computed from its stored messages."""
+        count = await self._collection.count_documents({"thread_id": thread})
+        unread_query: dict[str, Any] = {"thread_id": thread, "direction": "inbound"}
+        if last_read_at is not None:
+            unread_query["occurred_at"] = {"$gt": last_read_at}
+        unread = await self._collection.count_documents(unread_query)
+        last = await self._collection.find_one(
+            {"thread_id": thread}, sort=[("occurred_at", -1), ("_id", -1)]
+        )
+        return {
+            "message_count": count,
+            "unread_count": unread,
+            "last_message_at": last["occurred_at"] if last else None,
+            "last_message": _last_message(last) if last else None,
+        }
+
+    async def apply_status(
+        self,
+        tenant_id: str,
+        channel: str,
+        provider_message_id: str,
+        status: str,
+        occurred_at: datetime,
+        error: dict[str, Any] | None,
+    ) -> int:
+        """Move the message's status forward; how many messages exist with that id."""
+        rank = STATUS_RANK[status]
+        query = {
+            "tenant_id": tenant_id,
+            "channel": channel,
+            "provider_message_id": provider_message_id,
+        }
+        result = await self._collection.update_many(
+            {**query, "status_rank": {"$lt": rank}, "status": {"$ne": "failed"}},
+            {"$set": _status_fields(status, occurred_at, error)},
+        )
+        if result.matched_count:
+            return result.matched_count
+        return await self._collection.count_documents(query, limit=1)
+
+    async def apply_status_up_to(
+        self,
+        thread: str,
+        watermark: datetime,
+        status: str,
+        occurred_at: datetime,
+    ) -> None:
+        """A receipt covering every outbound message of the thread up to ``watermark``."""
+        await self._collection.update_many(
+            {
+                "thread_id": thread,
+                "direction": "outbound",
+                "occurred_at": {"$lte": watermark},
+                "status_rank": {"$lt": STATUS_RANK[status]},
+                "status": {"$ne": "failed"},
+            },
+            {"$set": _status_fields(status, occurred_at, None)},
+        )
+
+    async def mark_deleted(self, tenant_id: str, channel: str, provider_message_id: str) -> None:
+        await self._collection.update_many(
+            {
+                "tenant_id": tenant_id,
+                "channel": channel,
+                "provider_message_id": provider_message_id,
+            },
+            {"$set": {"deleted": True}},
+        )
+
+    async def link_thread(self, thread: str, customer_id: str, matched_by: str) -> None:
+        """Link the thread's unlinked messages to a customer (retroactive linking)."""
+        await self._collection.update_many(
+            {"thread_id": thread, "customer_id": None},
+            {"$set": {"customer_id": customer_id, "matched_by": matched_by}},
+        )
+
+    async def latest_for_customer(self, customer_id: str) -> datetime | None:
+        last = await self._collection.find_one(
+            {"customer_id": customer_id}, {"occurred_at": 1}, sort=[("occurred_at", -1)]
+        )
+        return last["occurred_at"] if last else None
+
+
+def _status_fields(
+    status: str, occurred_at: datetime, error: dict[str, Any] | None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "status": status,
+        "status_rank": STATUS_RANK[status],
+        f"status_times.{status}": occurred_at,
+    }
+    if error is not None:
+        fields["status_error"] = error
+    return fields
+
+
+def _last_message(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "message_id": message["_id"],
+        "preview": message.get("preview", ""),
+        "direction": message["direction"],
+        "occurred_at": message["occurred_at"],
+        "content_type": message["content"]["type"],
+    }

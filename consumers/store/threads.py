@@ -1,0 +1,156 @@
+"""``threads``: one per tenant, channel and participant, with its summary."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+COLLECTION = "threads"
+_NAMESPACE = uuid.UUID("0d8b6f9e-1c55-5a0e-9a43-5b1f1a6a2c11")
+
+
+def thread_id(tenant_id: str, channel: str, key: str) -> str:
+    """Deterministic, so concurrent first messages of one participant make one thread."""
+    return uuid.uuid5(_NAMESPACE, f"{tenant_id}|{channel}|{key}").hex
+
+
+class Threads:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self._collection = database[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index(
+            [("tenant_id", 1), ("channel", 1), ("participant_keys", 1)]
+        )
+        await self._collection.create_index(
+            [("tenant_id", 1), ("last_message_at", -1), ("_id", -1)]
+        )
+        await self._collection.create_index(
+            [("tenant_id", 1), ("customer_id", 1), ("last_message_at", -1)]
+        )
+
+    async def find_or_create(
+        self,
+        tenant_id: str,
+        channel: str,
+        keys: list[str],
+        participant: dict[str, Any],
+        business_account: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The participant's thread, found by any of its keys, created if there is none.
+
+        A key the thread did not have yet is added to it.
+        """
+        existing = await self._collection.find_one(
+            {"tenant_id": tenant_id, "channel": channel, "participant_keys": {"$in": keys}},
+            sort=[("created_at", 1)],
+        )
+        if existing is not None:
+            missing = [key for key in keys if key not in existing["participant_keys"]]
+            if missing:
+                existing = (
+                    await self._collection.find_one_and_update(
+                        {"_id": existing["_id"]},
+                        {"$addToSet": {"participant_keys": {"$each": missing}}},
+                        return_document=ReturnDocument.AFTER,
+                    )
+                    or existing
+                )
+            return existing
+        document = {
+            "_id": thread_id(tenant_id, channel, keys[0]),
+            "tenant_id": tenant_id,
+            "channel": channel,
+            "participant_keys": keys,
+            "participant": participant,
+            "business_account": business_account,
+            "customer_id": None,
+            "matched_by": None,
+            "candidates": [],
+            "created_at": now,
+            "last_message": None,
+            "last_message_at": None,
+            "message_count": 0,
+            "unread_count": 0,
+            "last_read_at": None,
+            "summary_revision": 0,
+        }
+        try:
+            await self._collection.insert_one(document)
+        except DuplicateKeyError:
+            found = await self._collection.find_one({"_id": document["_id"]})
+            if found is not None:
+                return found
+        return document
+
+    async def update_participant(self, thread: str, participant: dict[str, Any]) -> None:
+        await self._collection.update_one(
+            {"_id": thread},
+            {"$set": {f"participant.{k}": v for k, v in participant.items() if v is not None}},
+        )
+
+    async def link(
+        self, thread: str, customer_id: str | None, matched_by: str | None, candidates: list[str]
+    ) -> None:
+        """Link an unlinked thread to a customer (or record the candidates when ambiguous)."""
+        await self._collection.update_one(
+            {"_id": thread, "customer_id": None},
+            {
+                "$set": {
+                    "customer_id": customer_id,
+                    "matched_by": matched_by,
+                    "candidates": candidates,
+                }
+            },
+        )
+
+    async def unlinked_with_keys(
+        self, tenant_id: str, keys: list[str], channel: str | None = None
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "customer_id": None,
+            "participant_keys": {"$in": keys},
+        }
+        if channel is not None:
+            query["channel"] = channel
+        return await self._collection.find(query, {"_id": 1, "channel": 1}).to_list()
+
+    async def with_keys(
+        self, tenant_id: str, channel: str, keys: list[str]
+    ) -> list[dict[str, Any]]:
+        return await self._collection.find(
+            {"tenant_id": tenant_id, "channel": channel, "participant_keys": {"$in": keys}}
+        ).to_list()
+
+    async def get_by_id(self, thread: str) -> dict[str, Any] | None:
+        return await self._collection.find_one({"_id": thread})
+
+    async def get(self, tenant_id: str, thread: str) -> dict[str, Any] | None:
+        return await self._collection.find_one({"_id": thread, "tenant_id": tenant_id})
+
+    async def next_summary_revision(self, thread: str) -> int:
+        doc = await self._collection.find_one_and_update(
+            {"_id": thread},
+            {"$inc": {"summary_revision": 1}},
+            projection={"summary_revision": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["summary_revision"]) if doc else 0
+
+    async def set_summary(self, thread: str, revision: int, summary: dict[str, Any]) -> None:
+        """Store a summary computed at ``revision`` unless a later one is stored."""
+        await self._collection.update_one(
+            {
+                "_id": thread,
+                "$or": [
+                    {"summary_written": {"$lt": revision}},
+                    {"summary_written": {"$exists": False}},
+                ],
+            },
+            {"$set": {**summary, "summary_written": revision}},
+        )
