@@ -34,6 +34,8 @@ class MessagesHandler:
         """Store every event of a poll; any poison event fails the batch (then handled one by
         one, so only it is dead-lettered)."""
         tenants = {event.tenant_id: self._tenant(event.tenant_id) for event in events}
+        # A redelivered event may come twice in one poll; it is one message.
+        events = list({event.event_id: event for event in events}.values())
         now = datetime.now(UTC)
         threads: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
         documents: list[dict[str, Any]] = []

@@ -85,13 +85,16 @@ class Messages:
             "channel": channel,
             "provider_message_id": provider_message_id,
         }
-        result = await self._collection.update_many(
-            {**query, "status_rank": {"$lt": rank}, "status": {"$ne": "failed"}},
-            {"$set": _status_fields(status, occurred_at, error)},
-        )
+        forward = {**query, "status_rank": {"$lt": rank}, "status": {"$ne": "failed"}}
+        update = {"$set": _status_fields(status, occurred_at, error)}
+        result = await self._collection.update_many(forward, update)
         if result.matched_count:
-            return result.matched_count
-        return await self._collection.count_documents(query, limit=1)
+            return int(result.matched_count)
+        found = await self._collection.count_documents(query, limit=1)
+        if found:
+            # Stored between our update and our look: the update may have missed it.
+            await self._collection.update_many(forward, update)
+        return found
 
     async def apply_status_up_to(
         self,

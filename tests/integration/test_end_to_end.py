@@ -1,0 +1,110 @@
+"""From a signed webhook at the gateway to a stored, linked thread, through the real broker."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from litestar.testing import AsyncTestClient
+
+from consumers.runner import ConsumerRunner, DeadLetters
+from consumers.service import GROUPS, Resources, worker
+from consumers.store.database import Store
+from contracts import Settings, TenantDirectory
+from tests.signing import meta_signature, whatsapp_text_payload
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def consumers(
+    settings: Settings, store: Store, tenants: TenantDirectory
+) -> AsyncIterator[None]:
+    """The bookings, messages and statuses workers, running against the test's topics."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            ConsumerRunner(
+                worker(name, resources),
+                settings,
+                DeadLetters(producer, settings, GROUPS[name]),
+                group_id=f"{GROUPS[name]}-{settings.mongo_db}",
+            ).run(stop)
+        )
+        for name in GROUPS
+    ]
+    yield
+    stop.set()
+    await asyncio.gather(*tasks)
+    await producer.stop()
+
+
+async def eventually(check: Any, *, within: float = 30.0) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError("not stored in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_webhook_to_linked_thread(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    store: Store,
+    consumers: None,
+) -> None:
+    """A WhatsApp message from an unknown number, then a booking with that number: the
+    stored thread is linked to the new customer, with the message in it."""
+    body = whatsapp_text_payload(wa_id="447911123456", text="Hi, is 9am free? ABC-000001")
+    response = await client.post(
+        "/webhooks/whatsapp",
+        content=body,
+        headers={"content-type": "application/json", "x-hub-signature-256": meta_signature(body)},
+    )
+    assert response.status_code == 200
+
+    async def thread() -> dict[str, Any] | None:
+        return await store.database["threads"].find_one({"message_count": 1})
+
+    stored = await eventually(thread)
+    assert stored["customer_id"] is None
+    booking = {
+        "type": "booking.created",
+        "occurred_at": "2026-05-01T10:00:00Z",
+        "version": 1,
+        "booking": {
+            "booking_id": "b-e2e",
+            "confirmation_code": "XYZ-000001",
+            "status": "confirmed",
+            "activity_name": "Kayak tour",
+            "starts_at": "2026-06-01T09:00:00Z",
+            "created_at": "2026-05-01T10:00:00Z",
+            "grand_total": "80.00",
+            "currency": "GBP",
+            "source": "whatsapp",
+        },
+        "customer": {"name": "Sheena Nelson", "emails": [], "phone": "+44 7911 123456"},
+    }
+    posted = await client.post(
+        "/v1/bookings/events", json=booking, headers={"authorization": "Bearer acme-test-key"}
+    )
+    assert posted.status_code == 202
+
+    async def linked() -> dict[str, Any] | None:
+        return await store.database["threads"].find_one({"customer_id": {"$ne": None}})
+
+    thread_now = await eventually(linked)
+    customer = await store.database["customers"].find_one({"_id": thread_now["customer_id"]})
+    assert customer is not None
+    assert customer["source"] == "whatsapp"
+    message = await store.database["messages"].find_one({"thread_id": thread_now["_id"]})
+    assert message is not None
+    assert message["customer_id"] == customer["_id"]
+    assert message["content"]["text"] == "Hi, is 9am free? ABC-000001"
