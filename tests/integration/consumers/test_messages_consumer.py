@@ -1,0 +1,58 @@
+"""The messages worker through Kafka: whole polls in bulk, poison isolated, nothing lost."""
+
+import asyncio
+import json
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from consumers.runner import ConsumerRunner, DeadLetters, RetryPolicy
+from consumers.service import Resources, worker
+from consumers.store.database import Store
+from contracts import Settings, TenantDirectory
+from ingest.records import to_record
+from tests.factories import message_event
+from tests.integration.conftest import TopicReader
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_poll_with_a_poison_record_dead_letters_only_it(
+    settings: Settings, store: Store, tenants: TenantDirectory, topic_reader: TopicReader
+) -> None:
+    """Twenty messages and one for an unknown tenant on one partition: twenty stored, one
+    dead-lettered, the offsets committed past all of them."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        events = [message_event(provider_message_id=f"m{i}") for i in range(20)]
+        events.insert(7, message_event(provider_message_id="bad", tenant_id="nobody"))
+        for event in events:
+            record = to_record(event, settings, None)
+            await producer.send(record.topic, value=record.value, key=record.key, partition=0)
+        await producer.flush()
+        resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
+        runner = ConsumerRunner(
+            worker("messages", resources),
+            settings,
+            DeadLetters(producer, settings, "messages-test"),
+            group_id="messages-test",
+            policy=RetryPolicy(max_attempts=1),
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        try:
+            [letter] = await topic_reader.read(settings.topic_consumers_deadletter, expect=1)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while await store.database["messages"].count_documents({}) < 20:
+                assert loop.time() < deadline, "messages not stored in time"
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await task
+        assert json.loads(letter.value)["tenant_id"] == "nobody"
+        [thread] = await store.database["threads"].find({}).to_list()
+        assert thread["message_count"] == 20
+    finally:
+        await producer.stop()
