@@ -12,6 +12,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
 from bench.bookings import measure_bookings  # noqa: E402
 from bench.gateway import measure_gateway  # noqa: E402
+from bench.messages import measure_messages  # noqa: E402
 
 
 def _table(rows: list[tuple[str, str, str]]) -> str:
@@ -27,6 +28,7 @@ async def run(duration: float, connections: int, rounds: int) -> dict[str, Any]:
         )
         results["gateway"].append(figures.as_dict())
     results["bookings"] = (await measure_bookings()).as_dict()
+    results["messages"] = (await measure_messages()).as_dict()
     return results
 
 
@@ -59,6 +61,24 @@ def main() -> int:
             f"{bookings['consumer_events_per_second']} events/s into profiles "
             f"(bulk upserts {bookings['bulk_upserts_per_second']}/s, {bookings['events']} events)",
             f"{bookings['ratio']:.3f}",
+        )
+    )
+    messages = results["messages"]
+    e2e = messages["end_to_end"]
+    rows.append(
+        (
+            "messages consumer",
+            f"{messages['consumer_events_per_second']} events/s into threads "
+            f"(bulk inserts {messages['bulk_inserts_per_second']}/s, {messages['events']} events)",
+            f"{messages['ratio']:.3f}",
+        )
+    )
+    rows.append(
+        (
+            "webhook to stored message",
+            f"at {e2e['rate_per_second']}/s: p50 {e2e['p50_ms']} ms, p95 {e2e['p95_ms']} ms, "
+            f"p99 {e2e['p99_ms']} ms ({e2e['messages']} messages)",
+            "-",
         )
     )
     print(_table(rows))

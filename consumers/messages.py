@@ -58,12 +58,17 @@ class MessagesHandler:
                     event.business.channel_account_id,
                     now,
                 )
-                if event.direction is Direction.INBOUND:
-                    await self.store.threads.update_participant(
-                        thread["_id"], event.participant.model_dump(exclude_none=True)
-                    )
+                fresh = event.participant.model_dump(exclude_none=True)
+                known = thread.get("participant") or {}
+                if event.direction is Direction.INBOUND and any(
+                    known.get(name) != value for name, value in fresh.items()
+                ):
+                    await self.store.threads.update_participant(thread["_id"], fresh)
                 threads[cache_key] = thread
-            documents.append(await self._document(tenant, event, thread, now))
+            documents.append(await self._document(tenant, event, thread))
+        stored_at = datetime.now(UTC)
+        for document in documents:
+            document["stored_at"] = stored_at
         inserted = await self.store.messages.insert_new(documents)
         for document in documents:
             if document["_id"] in inserted and document["direction"] == "outbound":
@@ -84,9 +89,16 @@ class MessagesHandler:
         return tenant
 
     async def _document(
-        self, tenant: Tenant, event: MessageEvent, thread: dict[str, Any], now: datetime
+        self, tenant: Tenant, event: MessageEvent, thread: dict[str, Any]
     ) -> dict[str, Any]:
-        resolution = await self.matcher.match(tenant, event, thread)
+        # Within a poll, a thread's unlinked messages without references match alike.
+        cached = thread.get("_unmatched_in_poll")
+        if cached is not None and not event.references and not thread.get("customer_id"):
+            resolution = cached
+        else:
+            resolution = await self.matcher.match(tenant, event, thread)
+            if not resolution.customer_id and not event.references:
+                thread["_unmatched_in_poll"] = resolution
         if resolution.customer_id and not thread.get("customer_id"):
             await self.store.threads.link(
                 thread["_id"], resolution.customer_id, str(resolution.rule), []
@@ -111,7 +123,6 @@ class MessagesHandler:
             "provider_message_id": event.provider_message_id,
             "occurred_at": event.occurred_at,
             "received_at": event.received_at,
-            "stored_at": now,
             "participant": event.participant.model_dump(exclude_none=True),
             "counterpart": _counterpart(event),
             "business": event.business.model_dump(),
@@ -132,11 +143,8 @@ class MessagesHandler:
 
 async def refresh_summary(store: Store, thread_id: str) -> None:
     """Recompute the thread's summary from its messages; a later recomputation wins."""
-    revision = await store.threads.next_summary_revision(thread_id)
-    thread = await store.threads.get_by_id(thread_id)
-    if thread is None:
-        return
-    summary = await store.messages.summary(thread_id, thread.get("last_read_at"))
+    revision, last_read_at = await store.threads.next_summary_revision(thread_id)
+    summary = await store.messages.summary(thread_id, last_read_at)
     await store.threads.set_summary(thread_id, revision, summary)
 
 

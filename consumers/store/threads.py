@@ -133,14 +133,18 @@ class Threads:
     async def get(self, tenant_id: str, thread: str) -> dict[str, Any] | None:
         return await self._collection.find_one({"_id": thread, "tenant_id": tenant_id})
 
-    async def next_summary_revision(self, thread: str) -> int:
+    async def next_summary_revision(self, thread: str) -> tuple[int, datetime | None]:
+        """Count a change to the thread's messages; returns the revision and when it was last
+        read, which the summary computed after it needs."""
         doc = await self._collection.find_one_and_update(
             {"_id": thread},
             {"$inc": {"summary_revision": 1}},
-            projection={"summary_revision": 1},
+            projection={"summary_revision": 1, "last_read_at": 1},
             return_document=ReturnDocument.AFTER,
         )
-        return int(doc["summary_revision"]) if doc else 0
+        if doc is None:
+            return 0, None
+        return int(doc["summary_revision"]), doc.get("last_read_at")
 
     async def set_summary(self, thread: str, revision: int, summary: dict[str, Any]) -> None:
         """Store a summary computed at ``revision`` unless a later one is stored."""
