@@ -221,7 +221,7 @@ async def _latency(
 
 
 async def measure_messages(
-    *, participants: int = 150, per_participant: int = 4, rate: float = 50.0, seconds: float = 10.0
+    *, participants: int = 150, per_participant: int = 4, rate: float = 25.0, seconds: float = 10.0
 ) -> MessageFigures:
     kafka, mongo = EmbeddedKafka(), EmbeddedMongo()
     with running(kafka, mongo):

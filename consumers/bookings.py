@@ -74,17 +74,16 @@ class BookingsHandler:
         Returns the customer id and how it was found (a rule, or ``created``).
         """
         ids = details.identifiers
-        for rule in BOOKING_RULES:
-            candidates = await self.store.customers.candidates(tenant_id, rule, ids)
-            resolution = resolve({rule: candidates}, (rule,), external_id=ids.external_id)
-            if resolution.customer_id:
-                return resolution.customer_id, str(rule)
-            if resolution.ambiguous:
-                # A booking must land somewhere: the oldest of the candidates keeps it.
-                log.warning(
-                    "booking_customer_ambiguous", rule=rule, candidates=resolution.candidates
-                )
-                return resolution.candidates[0], f"{rule}:ambiguous"
+        found = await self.store.customers.candidates_by_rule(tenant_id, BOOKING_RULES, ids)
+        resolution = resolve(found, BOOKING_RULES, external_id=ids.external_id)
+        if resolution.customer_id:
+            return resolution.customer_id, str(resolution.rule)
+        if resolution.ambiguous:
+            # A booking must land somewhere: the oldest of the candidates keeps it.
+            log.warning(
+                "booking_customer_ambiguous", rule=resolution.rule, candidates=resolution.candidates
+            )
+            return resolution.candidates[0], f"{resolution.rule}:ambiguous"
         # Nobody yet: claim the identifiers so a concurrent creator converges on one profile.
         # With no identifier at all, the booking itself is the claim, so a replay reuses it.
         keys = ids.claim_keys() or ([fallback_key] if fallback_key else [])

@@ -21,24 +21,19 @@ class MessageMatcher:
         if thread.get("customer_id"):
             return Resolution(customer_id=thread["customer_id"], rule=Rule.CHANNEL_IDENTITY)
         identifiers = _identifiers(event)
-        for rule in MESSAGE_RULES:
-            candidates = await self._candidates(tenant, rule, identifiers, event)
-            resolution = resolve({rule: candidates}, (rule,))
-            if resolution.customer_id or resolution.ambiguous:
-                return resolution
-        return Resolution()
+        found = await self.store.customers.candidates_by_rule(
+            tenant.id,
+            tuple(rule for rule in MESSAGE_RULES if rule is not Rule.REFERENCE),
+            identifiers,
+        )
+        if event.references:
+            found[Rule.REFERENCE] = await self._by_reference(tenant, list(event.references))
+        return resolve(found, MESSAGE_RULES)
 
-    async def _candidates(
-        self, tenant: Tenant, rule: Rule, identifiers: Identifiers, event: MessageEvent
-    ) -> list[Candidate]:
-        if rule is Rule.REFERENCE:
-            if not event.references:
-                return []
-            codes = list(event.references)
-            by_booking = await self.store.bookings.customers_by_codes(tenant.id, codes)
-            by_external = await self.store.customers.by_external_ids(tenant.id, codes)
-            return [Candidate(customer_id) for customer_id in by_booking] + by_external
-        return await self.store.customers.candidates(tenant.id, rule, identifiers)
+    async def _by_reference(self, tenant: Tenant, codes: list[str]) -> list[Candidate]:
+        by_booking = await self.store.bookings.customers_by_codes(tenant.id, codes)
+        by_external = await self.store.customers.by_external_ids(tenant.id, codes)
+        return [Candidate(customer_id) for customer_id in by_booking] + by_external
 
 
 def _identifiers(event: MessageEvent) -> Identifiers:
