@@ -62,11 +62,3 @@ class IdentityClaims:
                 )
             except DuplicateKeyError:
                 continue
-
-    async def move(self, tenant_id: str, from_id: str, to_id: str) -> None:
-        await self._collection.update_many(
-            {"tenant_id": tenant_id, "customer_id": from_id}, {"$set": {"customer_id": to_id}}
-        )
-
-    async def release(self, tenant_id: str, customer_id: str) -> None:
-        await self._collection.delete_many({"tenant_id": tenant_id, "customer_id": customer_id})

@@ -127,9 +127,6 @@ class Threads:
             {"tenant_id": tenant_id, "channel": channel, "participant_keys": {"$in": keys}}
         ).to_list()
 
-    async def get_by_id(self, thread: str) -> dict[str, Any] | None:
-        return await self._collection.find_one({"_id": thread})
-
     async def get(self, tenant_id: str, thread: str) -> dict[str, Any] | None:
         return await self._collection.find_one({"_id": thread, "tenant_id": tenant_id})
 
