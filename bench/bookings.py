@@ -7,21 +7,15 @@ with unordered bulk upserts, the fastest the database takes them, in the same ru
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from devstack import EmbeddedKafka, EmbeddedMongo, running
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import UpdateOne
 
+from bench.stack import embedded_stack
 from consumers.bookings import BookingsHandler
 from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
-from consumers.store.database import Store
-from contracts import BookingEvent, Settings, parse_tenants
-from contracts.logs import configure_logging
-from ingest.records import to_record
-from ingest.topics import create_topics
+from contracts import BookingEvent, parse_tenants
 from tests.factories import booking_event
 
 TENANTS = """
@@ -64,27 +58,9 @@ def _events(customers: int) -> list[BookingEvent]:
 
 async def measure_bookings(*, customers: int = 300) -> BookingFigures:
     events = _events(customers)
-    kafka, mongo = EmbeddedKafka(), EmbeddedMongo()
-    with running(kafka, mongo):
-        suffix = uuid.uuid4().hex[:8]
-        settings = Settings(
-            kafka_bootstrap=kafka.bootstrap,
-            mongo_uri=mongo.uri,
-            mongo_db=f"bench_{suffix}",
-            log_level="warning",
-        )
-        configure_logging(settings)
-        await create_topics(settings)
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-        await producer.start()
-        for event in events:
-            record = to_record(event, settings, None)
-            await producer.send(record.topic, value=record.value, key=record.key)
-        await producer.flush()
-
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
-        store = Store.open(client, settings.mongo_db)
-        await store.ensure_indexes()
+    async with embedded_stack() as stack:
+        settings, producer, store = stack.settings, stack.producer, stack.store
+        await stack.fill(events)
         handler = BookingsHandler(store, parse_tenants(TENANTS, environ={}))
         handled = 0
         finished = asyncio.Event()
@@ -113,7 +89,7 @@ async def measure_bookings(*, customers: int = 300) -> BookingFigures:
         stop.set()
         await task
 
-        baseline = client[settings.mongo_db]["baseline"]
+        baseline = store.database["baseline"]
         documents = [
             {"_id": f"{e.tenant_id}:{e.booking.booking_id}:{i}", **e.model_dump(mode="json")}
             for i, e in enumerate(events)
@@ -128,6 +104,4 @@ async def measure_bookings(*, customers: int = 300) -> BookingFigures:
                 ordered=False,
             )
         baseline_seconds = time.perf_counter() - started
-        await producer.stop()
-        await client.close()
     return BookingFigures(len(events), consumer_seconds, baseline_seconds)

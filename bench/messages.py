@@ -21,18 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from devstack import EmbeddedKafka, EmbeddedMongo, ManagedProcess, free_port, running, wait_for_port
-from pymongo import AsyncMongoClient
+from devstack import ManagedProcess, free_port, wait_for_port
 
 from bench.load import build_request
+from bench.stack import BenchStack, embedded_stack
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
 from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
 from consumers.store.database import Store
 from contracts import MessageEvent, Settings, parse_tenants
-from contracts.logs import configure_logging
-from ingest.records import to_record
-from ingest.topics import create_topics
 from tests.factories import booking_event, message_event
 from tests.signing import META_APP_SECRET, meta_signature, whatsapp_text_payload
 
@@ -86,12 +83,9 @@ def _phone(person: int) -> str:
 
 
 async def _throughput(
-    settings: Settings,
-    store: Store,
-    producer: AIOKafkaProducer,
-    participants: int,
-    per_participant: int,
+    stack: BenchStack, participants: int, per_participant: int
 ) -> tuple[int, float, float]:
+    settings, store, producer = stack.settings, stack.store, stack.producer
     tenants = parse_tenants(TENANTS, environ={})
     bookings = BookingsHandler(store, tenants)
     for person in range(0, participants, 3):
@@ -108,10 +102,7 @@ async def _throughput(
         for n in range(per_participant)
         for person in range(participants)
     ]
-    for event in events:
-        record = to_record(event, settings, None)
-        await producer.send(record.topic, value=record.value, key=record.key)
-    await producer.flush()
+    await stack.fill(events)
     handler = MessagesHandler(store, tenants)
     seen = 0
     first_at = 0.0
@@ -247,28 +238,9 @@ async def _latency(
 async def measure_messages(
     *, participants: int = 150, per_participant: int = 4, rate: float = 10.0, seconds: float = 10.0
 ) -> MessageFigures:
-    kafka, mongo = EmbeddedKafka(), EmbeddedMongo()
-    with running(kafka, mongo):
-        suffix = uuid.uuid4().hex[:8]
-        settings = Settings(
-            kafka_bootstrap=kafka.bootstrap,
-            mongo_uri=mongo.uri,
-            mongo_db=f"bench_{suffix}",
-            log_level="warning",
+    async with embedded_stack() as stack:
+        events, consumer_seconds, baseline_seconds = await _throughput(
+            stack, participants, per_participant
         )
-        configure_logging(settings)
-        await create_topics(settings)
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-        await producer.start()
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
-        store = Store.open(client, settings.mongo_db)
-        await store.ensure_indexes()
-        try:
-            events, consumer_seconds, baseline_seconds = await _throughput(
-                settings, store, producer, participants, per_participant
-            )
-            latencies = await _latency(settings, store, producer, rate, seconds)
-        finally:
-            await producer.stop()
-            await client.close()
+        latencies = await _latency(stack.settings, stack.store, stack.producer, rate, seconds)
     return MessageFigures(events, consumer_seconds, baseline_seconds, rate, latencies)

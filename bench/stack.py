@@ -1,0 +1,57 @@
+"""The servers and clients a consumer benchmark runs against, set up the same way each time."""
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from devstack import EmbeddedKafka, EmbeddedMongo, running
+from pymongo import AsyncMongoClient
+
+from consumers.store.database import Store
+from contracts import Settings
+from contracts.logs import configure_logging
+from ingest.records import AnyEvent, to_record
+from ingest.topics import create_topics
+
+
+@dataclass(frozen=True)
+class BenchStack:
+    settings: Settings
+    producer: AIOKafkaProducer
+    client: AsyncMongoClient[dict[str, Any]]
+    store: Store
+
+    async def fill(self, events: Iterable[AnyEvent]) -> None:
+        """Put ``events`` on their topics, keyed as the gateway keys them."""
+        for event in events:
+            record = to_record(event, self.settings, None)
+            await self.producer.send(record.topic, value=record.value, key=record.key)
+        await self.producer.flush()
+
+
+@contextlib.asynccontextmanager
+async def embedded_stack() -> AsyncIterator[BenchStack]:
+    """Fresh embedded broker and database, topics created, indexes ensured."""
+    kafka, mongo = EmbeddedKafka(), EmbeddedMongo()
+    with running(kafka, mongo):
+        settings = Settings(
+            kafka_bootstrap=kafka.bootstrap,
+            mongo_uri=mongo.uri,
+            mongo_db=f"bench_{uuid.uuid4().hex[:8]}",
+            log_level="warning",
+        )
+        configure_logging(settings)
+        await create_topics(settings)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
+        store = Store.open(client, settings.mongo_db)
+        try:
+            await store.ensure_indexes()
+            yield BenchStack(settings, producer, client, store)
+        finally:
+            await producer.stop()
+            await client.close()
