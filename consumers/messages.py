@@ -14,6 +14,7 @@ from consumers.matching import MessageMatcher
 from consumers.statuses import apply_pending
 from consumers.store.database import Store
 from contracts import Direction, MessageEvent, Tenant, TenantDirectory
+from matchers.identity import Resolution
 from matchers.participants import participant_keys
 
 log = structlog.get_logger(__name__)
@@ -38,6 +39,8 @@ class MessagesHandler:
         events = list({event.event_id: event for event in events}.values())
         now = datetime.now(UTC)
         threads: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+        # Within a poll, a thread's unlinked messages without references match alike.
+        unmatched: dict[str, Resolution] = {}
         documents: list[dict[str, Any]] = []
         for event in events:
             tenant = tenants[event.tenant_id]
@@ -65,7 +68,7 @@ class MessagesHandler:
                 ):
                     await self.store.threads.update_participant(thread["_id"], fresh)
                 threads[cache_key] = thread
-            documents.append(await self._document(tenant, event, thread))
+            documents.append(await self._document(tenant, event, thread, unmatched))
         stored_at = datetime.now(UTC)
         for document in documents:
             document["stored_at"] = stored_at
@@ -89,16 +92,19 @@ class MessagesHandler:
         return tenant
 
     async def _document(
-        self, tenant: Tenant, event: MessageEvent, thread: dict[str, Any]
+        self,
+        tenant: Tenant,
+        event: MessageEvent,
+        thread: dict[str, Any],
+        unmatched: dict[str, Resolution],
     ) -> dict[str, Any]:
-        # Within a poll, a thread's unlinked messages without references match alike.
-        cached = thread.get("_unmatched_in_poll")
-        if cached is not None and not event.references and not thread.get("customer_id"):
-            resolution = cached
+        known = unmatched.get(thread["_id"])
+        if known is not None and not event.references and not thread.get("customer_id"):
+            resolution = known
         else:
             resolution = await self.matcher.match(tenant, event, thread)
             if not resolution.customer_id and not event.references:
-                thread["_unmatched_in_poll"] = resolution
+                unmatched[thread["_id"]] = resolution
         if resolution.customer_id and not thread.get("customer_id"):
             await self.store.threads.link(
                 thread["_id"], resolution.customer_id, str(resolution.rule), []

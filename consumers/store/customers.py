@@ -12,10 +12,6 @@ COLLECTION = "customers"
 _LIVE = {"merged_into": None}
 
 
-class ConcurrentUpdate(Exception):
-    """The profile changed between our read and our write too many times in a row."""
-
-
 class Customers:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
         self._collection = database[COLLECTION]
