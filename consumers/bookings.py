@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from bson import Decimal128
 
-from consumers import analytics
+from consumers.customers import refresh_figures
 from consumers.errors import PoisonMessage
 from consumers.linking import link_identifiers
 from consumers.profiles import ProfileDetails, details_of_customer, identifiers_of, merge
@@ -117,16 +117,7 @@ class BookingsHandler:
         raise TimeoutError(f"profile {customer_id} kept changing under us")
 
     async def refresh_figures(self, tenant: Tenant, customer_id: str) -> None:
-        """Recompute analytics and known customers from the stored bookings."""
-        revision = await self.store.customers.next_bookings_revision(customer_id)
-        bookings = await self.store.bookings.of_customer(tenant.id, customer_id)
-        counted = {str(status) for status in tenant.counted_statuses}
-        await self.store.customers.set_figures(
-            customer_id,
-            revision,
-            analytics.figures(bookings, counted),
-            analytics.known_customers(bookings, customer_id),
-        )
+        await refresh_figures(self.store, tenant, customer_id)
 
     async def _guest(self, tenant: Tenant, guest: Guest, event: BookingEvent) -> dict[str, Any]:
         ids, invalid = identifiers_of(

@@ -88,7 +88,7 @@ def merge(profile: dict[str, Any], details: ProfileDetails) -> dict[str, Any]:
     if added:
         changes["emails"] = emails + added
     if ids.phone and ids.phone_key:
-        changes.update(_phone_changes(profile, ids.phone, ids.phone_key, details.occurred_at))
+        changes.update(phone_changes(profile, ids.phone, ids.phone_key, details.occurred_at))
     identities = list(profile.get("channel_identities") or [])
     known = {(item["channel"], item["channel_user_id"]) for item in identities}
     fresh = [
@@ -115,7 +115,7 @@ def merge(profile: dict[str, Any], details: ProfileDetails) -> dict[str, Any]:
     return changes
 
 
-def _phone_changes(
+def phone_changes(
     profile: dict[str, Any], phone: str, key: str, occurred_at: datetime | None
 ) -> dict[str, Any]:
     current_key = profile.get("phone_key")

@@ -1,5 +1,6 @@
 """The gateway application, assembled in one place."""
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,8 +11,11 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
+from consumers.store.database import Store
 from consumers.store.replay_tokens import ReplayTokens
 from contracts import Settings, TenantDirectory, get_settings, load_tenants
 from contracts.logs import configure_logging
@@ -20,13 +24,24 @@ from ingest.errors import EXCEPTION_HANDLERS
 from ingest.publisher import KafkaPublisher, Publisher
 from ingest.replay import ReplayGuard, TokenCache
 from ingest.routes.bookings import BookingEvents
+from ingest.routes.customers import CustomersApi
+from ingest.routes.deps import provide_customer_service, provide_store, provide_tenant
 from ingest.routes.email import EmailWebhooks
 from ingest.routes.meta import MetaWebhooks
 from ingest.routes.operations import Operations
+from ingest.routes.threads import ThreadsApi
 from ingest.routes.twilio import TwilioWebhooks
 from ingest.service import Ingestor
 
 log = structlog.get_logger(__name__)
+
+
+async def _ensure_indexes(store: Store) -> None:
+    """The read API's queries need the store's indexes; webhooks must not wait for MongoDB."""
+    try:
+        await store.ensure_indexes()
+    except PyMongoError as error:
+        log.warning("indexes_not_ensured", error=str(error))
 
 
 def create_app(
@@ -48,6 +63,8 @@ def create_app(
             settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True
         )
         app.state.mongo = mongo
+        app.state.store = Store.open(mongo, settings.mongo_db)
+        indexing = asyncio.create_task(_ensure_indexes(app.state.store))
         app.state.mailgun_tokens = ReplayGuard(
             ReplayTokens.from_client(mongo, settings.mongo_db, settings.mailgun_max_age * 2),
             TokenCache(ttl=settings.mailgun_max_age.total_seconds() * 2),
@@ -61,6 +78,7 @@ def create_app(
         try:
             yield
         finally:
+            indexing.cancel()
             if isinstance(kafka, KafkaPublisher):
                 await kafka.close()
             await mongo.close()
@@ -80,7 +98,15 @@ def create_app(
         return guard
 
     return Litestar(
-        route_handlers=[Operations, MetaWebhooks, TwilioWebhooks, email, BookingEvents],
+        route_handlers=[
+            Operations,
+            MetaWebhooks,
+            TwilioWebhooks,
+            email,
+            BookingEvents,
+            ThreadsApi,
+            CustomersApi,
+        ],
         lifespan=[lifespan],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
@@ -88,11 +114,26 @@ def create_app(
             "publisher": Provide(lambda: kafka, sync_to_thread=False, use_cache=True),
             "mailgun_tokens": Provide(provide_mailgun_tokens, sync_to_thread=False),
             "mongo": Provide(provide_mongo, sync_to_thread=False),
+            "tenants": Provide(lambda: tenants, sync_to_thread=False, use_cache=True),
+            "tenant": Provide(provide_tenant, sync_to_thread=False),
+            "store": Provide(provide_store, sync_to_thread=False),
+            "customer_service": Provide(provide_customer_service, sync_to_thread=False),
         },
         middleware=[CorrelationIdMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Threadline", version="1.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Threadline",
+            version="1.0.0",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(
+                        type="http", scheme="bearer", description="the tenant's API key"
+                    )
+                }
+            ),
+        ),
         logging_config=None,
         debug=False,
     )

@@ -4,7 +4,7 @@ from typing import Any, ClassVar
 
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = structlog.get_logger(__name__)
@@ -36,6 +36,11 @@ class ApiError(Exception):
         self.details = details
 
 
+class BadRequest(ApiError):
+    status_code = 400
+    code = "bad_request"
+
+
 class Unauthorized(ApiError):
     status_code = 401
     code = "unauthorized"
@@ -49,6 +54,11 @@ class Forbidden(ApiError):
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
 
 
 class Unprocessable(ApiError):
@@ -79,6 +89,9 @@ def handle_http_exception(
     _: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[dict[str, Any]]:
     status = exc.status_code
+    if isinstance(exc, ValidationException) and _about_body(exc):
+        # The request was understood but its body breaks the schema: 422, as SPEC has it.
+        status = 422
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         log.error("server_error", status=status, detail=exc.detail, exc_info=exc)
     code = _CODES.get(status, "error")
@@ -86,6 +99,13 @@ def handle_http_exception(
     details = exc.extra if status < HTTP_500_INTERNAL_SERVER_ERROR and exc.extra else None
     return Response(
         error_body(code, message, details), status_code=status, headers=exc.headers or None
+    )
+
+
+def _about_body(exc: ValidationException) -> bool:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return bool(extra) and all(
+        isinstance(item, dict) and item.get("source") == "body" for item in extra
     )
 
 

@@ -18,8 +18,12 @@ class Bookings:
         self._collection = database[COLLECTION]
 
     async def ensure_indexes(self) -> None:
-        await self._collection.create_index([("tenant_id", 1), ("customer_id", 1)])
-        await self._collection.create_index([("tenant_id", 1), ("guests.customer_id", 1)])
+        await self._collection.create_index(
+            [("tenant_id", 1), ("customer_id", 1), ("starts_at", -1), ("_id", -1)]
+        )
+        await self._collection.create_index(
+            [("tenant_id", 1), ("guests.customer_id", 1), ("starts_at", -1), ("_id", -1)]
+        )
         await self._collection.create_index([("tenant_id", 1), ("confirmation_code", 1)])
 
     async def upsert_if_newer(self, document: dict[str, Any]) -> tuple[bool, str | None]:
@@ -55,3 +59,37 @@ class Bookings:
             {"tenant_id": tenant_id, "customer_id": customer_id},
             {"status": 1, "currency": 1, "grand_total": 1, "created_at": 1, "guests": 1},
         ).to_list()
+
+    async def page(
+        self, tenant_id: str, *, customer_id: str, as_guest: bool, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A customer's bookings (as primary booker, or as a named guest), latest start first,
+        and how many there are."""
+        field = "guests.customer_id" if as_guest else "customer_id"
+        query = {"tenant_id": tenant_id, field: customer_id}
+        cursor = (
+            self._collection.find(query)
+            .sort([("starts_at", -1), ("_id", -1)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return await cursor.to_list(), await self._collection.count_documents(query)
+
+    async def primary_bookers_of_guest(self, tenant_id: str, customer_id: str) -> list[str]:
+        """Who booked for this customer: their known customers mention it."""
+        values = await self._collection.distinct(
+            "customer_id", {"tenant_id": tenant_id, "guests.customer_id": customer_id}
+        )
+        return [value for value in values if value]
+
+    async def move_customer(self, tenant_id: str, source: str, target: str | None) -> None:
+        """Move ``source``'s bookings, as booker and as guest, to ``target`` (None: nobody;
+        each booking keeps its snapshot of the customer)."""
+        await self._collection.update_many(
+            {"tenant_id": tenant_id, "customer_id": source}, {"$set": {"customer_id": target}}
+        )
+        await self._collection.update_many(
+            {"tenant_id": tenant_id, "guests.customer_id": source},
+            {"$set": {"guests.$[guest].customer_id": target}},
+            array_filters=[{"guest.customer_id": source}],
+        )

@@ -1,15 +1,39 @@
 """``customers``: profiles, their identifiers, and the analytics derived from bookings."""
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from consumers.store.search import external_id_fields, fold, name_clause, name_fields
 from matchers.identity import Candidate, Identifiers, Rule
 
 COLLECTION = "customers"
 _LIVE = {"merged_into": None}
+
+#: The list's sort orders, by the API's name for them; ties broken by id.
+SORTS: dict[str, list[tuple[str, int]]] = {
+    "-created_at": [("created_at", -1), ("_id", -1)],
+    "created_at": [("created_at", 1), ("_id", 1)],
+    "name": [("search_name", 1), ("_id", 1)],
+    "-total_bookings": [("analytics.total_bookings", -1), ("_id", -1)],
+    "-last_booking_at": [("analytics.last_booking_at", -1), ("_id", -1)],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerQuery:
+    """A search of the customer list: ``text`` matches part of the name, an email (or its
+    start) or the external id; ``phone_key`` any current or previous phone."""
+
+    text: str | None = None
+    phone_key: str | None = None
+    source: str | None = None
+    tag: str | None = None
+    sort: str = "-created_at"
 
 
 class Customers:
@@ -28,9 +52,72 @@ class Customers:
                 ("channel_identities.channel", 1),
                 ("channel_identities.channel_user_id", 1),
             ],
-            [("tenant_id", 1), ("created_at", -1)],
+            [("tenant_id", 1), ("created_at", -1), ("_id", -1)],
+            [("tenant_id", 1), ("search_name", 1), ("_id", 1)],
+            [("tenant_id", 1), ("search_words", 1)],
+            [("tenant_id", 1), ("search_grams", 1)],
+            [("tenant_id", 1), ("external_id_folded", 1)],
+            [("tenant_id", 1), ("analytics.total_bookings", -1), ("_id", -1)],
+            [("tenant_id", 1), ("analytics.last_booking_at", -1), ("_id", -1)],
+            [("tenant_id", 1), ("source", 1), ("created_at", -1)],
+            [("tenant_id", 1), ("tags", 1), ("created_at", -1)],
+            [("tenant_id", 1), ("merged_into", 1)],
         ):
             await self._collection.create_index(keys)
+
+    async def search(
+        self, tenant_id: str, query: CustomerQuery, *, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of live customers matching ``query``, and how many match in all."""
+        filters: dict[str, Any] = {"tenant_id": tenant_id, **_LIVE}
+        if query.source:
+            filters["source"] = query.source
+        if query.tag:
+            filters["tags"] = query.tag
+        alternatives: list[dict[str, Any]] = []
+        if query.text:
+            if clause := name_clause(query.text):
+                alternatives.append(clause)
+            lowered = query.text.strip().lower()
+            alternatives.append({"emails": {"$regex": f"^{re.escape(lowered)}"}})
+            alternatives.append({"external_id_folded": fold(query.text)})
+        if query.phone_key:
+            alternatives.append({"phone_key": query.phone_key})
+            alternatives.append({"previous_phone_keys": query.phone_key})
+        if alternatives:
+            filters["$or"] = alternatives
+        cursor = self._collection.find(filters).sort(SORTS[query.sort]).skip(skip).limit(limit)
+        return await cursor.to_list(), await self._collection.count_documents(filters)
+
+    async def names(self, tenant_id: str, customer_ids: list[str]) -> dict[str, str | None]:
+        """The name of each of these customers (for lists that show who a thread is with)."""
+        if not customer_ids:
+            return {}
+        cursor = self._collection.find(
+            {"tenant_id": tenant_id, "_id": {"$in": customer_ids}}, {"name": 1}
+        )
+        return {doc["_id"]: doc.get("name") async for doc in cursor}
+
+    async def insert(self, document: dict[str, Any]) -> None:
+        """Store a new profile made whole by its caller (a person created on the dashboard)."""
+        await self._collection.insert_one(
+            {
+                **document,
+                **name_fields(document.get("name")),
+                **external_id_fields(document.get("external_id")),
+            }
+        )
+
+    async def delete(self, tenant_id: str, customer_id: str) -> bool:
+        result = await self._collection.delete_one({"_id": customer_id, "tenant_id": tenant_id})
+        return result.deleted_count == 1
+
+    async def mark_merged(self, tenant_id: str, source: str, target: str) -> None:
+        """``source`` now lives on as ``target``; so does anything merged into it before."""
+        await self._collection.update_many(
+            {"tenant_id": tenant_id, "$or": [{"_id": source}, {"merged_into": source}]},
+            {"$set": {"merged_into": target, "updated_at": datetime.now(UTC)}},
+        )
 
     async def candidates_by_rule(
         self, tenant_id: str, rules: tuple[Rule, ...], identifiers: Identifiers
@@ -105,9 +192,17 @@ class Customers:
         self, customer_id: str, revision: int, changes: dict[str, Any]
     ) -> bool:
         """Apply ``changes`` if the profile is still at ``revision`` (compare and set)."""
+        derived: dict[str, Any] = {}
+        if "name" in changes:
+            derived.update(name_fields(changes["name"]))
+        if "external_id" in changes:
+            derived.update(external_id_fields(changes["external_id"]))
         result = await self._collection.update_one(
             {"_id": customer_id, "revision": revision},
-            {"$set": {**changes, "updated_at": datetime.now(UTC)}, "$inc": {"revision": 1}},
+            {
+                "$set": {**changes, **derived, "updated_at": datetime.now(UTC)},
+                "$inc": {"revision": 1},
+            },
         )
         return result.modified_count == 1
 

@@ -132,11 +132,76 @@ class Messages:
             {"$set": {"customer_id": customer_id, "matched_by": matched_by}},
         )
 
+    async def get(self, tenant_id: str, message: str) -> dict[str, Any] | None:
+        return await self._collection.find_one({"_id": message, "tenant_id": tenant_id})
+
+    async def page(
+        self,
+        thread: str,
+        *,
+        before: tuple[datetime, str] | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` messages of the thread, oldest first: just after ``after``, else
+        just before ``before``, else the newest."""
+        query: dict[str, Any] = {"thread_id": thread}
+        if after is not None:
+            query["$or"] = _beyond(after, "$gt")
+            cursor = self._collection.find(query).sort([("occurred_at", 1), ("_id", 1)])
+            return await cursor.limit(limit).to_list()
+        if before is not None:
+            query["$or"] = _beyond(before, "$lt")
+        cursor = self._collection.find(query).sort([("occurred_at", -1), ("_id", -1)])
+        newest_first = await cursor.limit(limit).to_list()
+        return newest_first[::-1]
+
+    async def exists_beyond(self, thread: str, position: tuple[datetime, str], op: str) -> bool:
+        """Whether the thread has a message after (``$gt``) or before (``$lt``) ``position``."""
+        query = {"thread_id": thread, "$or": _beyond(position, op)}
+        return await self._collection.count_documents(query, limit=1) > 0
+
+    async def position_as_of(self, thread: str, moment: datetime) -> tuple[datetime, str] | None:
+        """The thread's newest (occurred_at, id) among the messages stored by ``moment``."""
+        last = await self._collection.find_one(
+            {"thread_id": thread, "stored_at": {"$lte": moment}},
+            {"occurred_at": 1},
+            sort=[("occurred_at", -1), ("_id", -1)],
+        )
+        return (last["occurred_at"], last["_id"]) if last else None
+
+    async def of_customer(
+        self, tenant_id: str, customer_id: str, *, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The customer's communications, newest first, and how many there are."""
+        query = {"tenant_id": tenant_id, "customer_id": customer_id}
+        cursor = (
+            self._collection.find(query)
+            .sort([("occurred_at", -1), ("_id", -1)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return await cursor.to_list(), await self._collection.count_documents(query)
+
+    async def move_customer(self, tenant_id: str, source: str, target: str | None) -> None:
+        """Relink every communication of ``source`` to ``target`` (None: unlinked)."""
+        changes: dict[str, Any] = {"customer_id": target, "candidates": []}
+        if target is None:
+            changes["matched_by"] = None
+        await self._collection.update_many(
+            {"tenant_id": tenant_id, "customer_id": source}, {"$set": changes}
+        )
+
     async def latest_for_customer(self, customer_id: str) -> datetime | None:
         last = await self._collection.find_one(
             {"customer_id": customer_id}, {"occurred_at": 1}, sort=[("occurred_at", -1)]
         )
         return last["occurred_at"] if last else None
+
+
+def _beyond(position: tuple[datetime, str], op: str) -> list[dict[str, Any]]:
+    at, message = position
+    return [{"occurred_at": {op: at}}, {"occurred_at": at, "_id": {op: message}}]
 
 
 def _status_fields(

@@ -1,7 +1,7 @@
 """``threads``: one per tenant, channel and participant, with its summary."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -29,8 +29,12 @@ class Threads:
             [("tenant_id", 1), ("last_message_at", -1), ("_id", -1)]
         )
         await self._collection.create_index(
-            [("tenant_id", 1), ("customer_id", 1), ("last_message_at", -1)]
+            [("tenant_id", 1), ("customer_id", 1), ("last_message_at", -1), ("_id", -1)]
         )
+        await self._collection.create_index(
+            [("tenant_id", 1), ("channel", 1), ("last_message_at", -1), ("_id", -1)]
+        )
+        await self._collection.create_index([("tenant_id", 1), ("summary_at", 1)])
 
     async def find_or_create(
         self,
@@ -153,5 +157,78 @@ class Threads:
                     {"summary_written": {"$exists": False}},
                 ],
             },
-            {"$set": {**summary, "summary_written": revision}},
+            {"$set": {**summary, "summary_written": revision, "summary_at": datetime.now(UTC)}},
         )
+
+    async def page(
+        self,
+        tenant_id: str,
+        filters: dict[str, Any],
+        *,
+        below: tuple[datetime, str] | None,
+        unchanged_since: datetime | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Threads newest activity first, strictly below ``below`` (last_message_at, id).
+
+        With ``unchanged_since``, only threads whose summary has not changed since then: their
+        position now is their position at that moment.
+        """
+        query: dict[str, Any] = {"tenant_id": tenant_id, **filters}
+        if below is None:
+            query["last_message_at"] = {"$ne": None}
+        else:
+            at, thread = below
+            query["$or"] = [
+                {"last_message_at": {"$lt": at}},
+                {"last_message_at": at, "_id": {"$lt": thread}},
+            ]
+        if unchanged_since is not None:
+            # Threads summarised before summaries were time-stamped have no ``summary_at``.
+            query["summary_at"] = {"$not": {"$gt": unchanged_since}}
+        cursor = (
+            self._collection.find(query).sort([("last_message_at", -1), ("_id", -1)]).limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def changed_since(
+        self, tenant_id: str, filters: dict[str, Any], since: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """Threads whose summary changed after ``since`` (newest change first)."""
+        cursor = (
+            self._collection.find({"tenant_id": tenant_id, **filters, "summary_at": {"$gt": since}})
+            .sort([("summary_at", -1)])
+            .limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def mark_read(self, tenant_id: str, thread: str, at: datetime) -> bool:
+        """Everything up to ``at`` has been read; False when there is no such thread.
+
+        The unread count follows from the summary recomputed after this (a summary computed
+        before it carries an older revision and loses).
+        """
+        result = await self._collection.update_one(
+            {"_id": thread, "tenant_id": tenant_id}, {"$max": {"last_read_at": at}}
+        )
+        return result.matched_count == 1
+
+    async def of_customer(
+        self, tenant_id: str, customer_id: str, limit: int
+    ) -> list[dict[str, Any]]:
+        cursor = (
+            self._collection.find({"tenant_id": tenant_id, "customer_id": customer_id})
+            .sort([("last_message_at", -1), ("_id", -1)])
+            .limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def move_customer(self, tenant_id: str, source: str, target: str | None) -> int:
+        """Relink every thread of ``source`` to ``target`` (None: unlinked)."""
+        changes: dict[str, Any] = {"customer_id": target, "candidates": []}
+        if target is None:
+            changes["matched_by"] = None
+        result = await self._collection.update_many(
+            {"tenant_id": tenant_id, "customer_id": source}, {"$set": changes}
+        )
+        return int(result.modified_count)

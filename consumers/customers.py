@@ -1,0 +1,382 @@
+"""What the customer pages do to profiles: create, edit, delete and merge them.
+
+Every change keeps the same invariants as the bookings worker: identifiers are claimed in
+``identity_claims``, a gained identifier links earlier unlinked conversations, and analytics
+always equal a recomputation from the stored bookings.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from consumers import analytics
+from consumers.linking import link_identifiers
+from consumers.profiles import identifiers_of, phone_changes
+from consumers.store.database import Store
+from contracts import Tenant
+from matchers.identity import Identifiers, Rule
+
+log = structlog.get_logger(__name__)
+
+_WRITE_ATTEMPTS = 5
+
+#: Fields the dashboard sets as given (the identifiers get their own handling).
+PLAIN_FIELDS = ("name", "address", "date_of_birth", "company_name", "tags", "notes")
+
+
+class CustomerError(Exception):
+    """A change the customer pages asked for that cannot be made as asked."""
+
+
+class CustomerNotFound(CustomerError):
+    """No live customer with that id in the tenant; ``merged_into`` when it was merged."""
+
+    def __init__(self, customer_id: str, merged_into: str | None = None) -> None:
+        super().__init__(f"customer {customer_id} not found")
+        self.customer_id = customer_id
+        self.merged_into = merged_into
+
+
+class IdentifierTaken(CustomerError):
+    """An email or external id already belongs to another customer (merge them instead)."""
+
+    def __init__(self, owners: dict[str, list[str]]) -> None:
+        super().__init__("identifier already belongs to another customer")
+        self.owners = owners
+
+
+class MergeRefused(CustomerError):
+    """The two profiles cannot be merged (two different external ids)."""
+
+
+class ChangedConcurrently(CustomerError):
+    """The profile kept changing under the edit; the caller may retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChanges:
+    """What a create or an edit gives; ``fields_set`` tells a field left out from a null."""
+
+    values: dict[str, Any]
+    fields_set: frozenset[str]
+
+
+async def refresh_figures(store: Store, tenant: Tenant, customer_id: str) -> None:
+    """Recompute analytics and known customers from the stored bookings."""
+    revision = await store.customers.next_bookings_revision(customer_id)
+    bookings = await store.bookings.of_customer(tenant.id, customer_id)
+    counted = {str(status) for status in tenant.counted_statuses}
+    await store.customers.set_figures(
+        customer_id,
+        revision,
+        analytics.figures(bookings, counted),
+        analytics.known_customers(bookings, customer_id),
+    )
+
+
+class CustomerService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def get(self, tenant: Tenant, customer_id: str) -> dict[str, Any]:
+        """The live profile; CustomerNotFound (with ``merged_into``) otherwise."""
+        profile = await self.store.customers.get(tenant.id, customer_id)
+        if profile is None:
+            raise CustomerNotFound(customer_id)
+        if profile.get("merged_into"):
+            raise CustomerNotFound(customer_id, profile["merged_into"])
+        return profile
+
+    async def create(self, tenant: Tenant, changes: CustomerChanges) -> dict[str, Any]:
+        values = changes.values
+        ids = self._identifiers(tenant, values)
+        await self._refuse_taken(tenant, ids, owner=None)
+        customer_id = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        document: dict[str, Any] = {
+            "_id": customer_id,
+            "tenant_id": tenant.id,
+            "source": "dashboard",
+            "created_at": now,
+            "updated_at": now,
+            "customer_since": now,
+            "name": (values.get("name") or "").strip() or None,
+            "emails": list(ids.emails),
+            "phone": ids.phone,
+            "phone_key": ids.phone_key,
+            "phone_changed_at": now if ids.phone else None,
+            "previous_phones": [],
+            "previous_phone_keys": [],
+            "unmatched_phones": _invalid_phone(values, ids),
+            "channel_identities": [
+                {"channel": channel, "channel_user_id": user}
+                for channel, user in ids.channel_identities
+            ],
+            "external_id": ids.external_id,
+            "address": values.get("address"),
+            "date_of_birth": values.get("date_of_birth"),
+            "company_name": values.get("company_name"),
+            "tags": _tags(values.get("tags")),
+            "notes": values.get("notes"),
+            "merged_into": None,
+            "revision": 0,
+            "bookings_revision": 0,
+            "analytics": analytics.empty(now),
+            "known_customers": [],
+        }
+        await self.store.customers.insert(document)
+        await self.store.claims.claim_more(tenant.id, ids.claim_keys(), customer_id)
+        await link_identifiers(self.store, tenant.id, customer_id, ids)
+        log.info("customer_created", customer_id=customer_id)
+        return await self.get(tenant, customer_id)
+
+    async def update(
+        self, tenant: Tenant, customer_id: str, changes: CustomerChanges
+    ) -> dict[str, Any]:
+        """Apply an edit; a replaced phone moves to ``previous_phones``."""
+        for _ in range(_WRITE_ATTEMPTS):
+            profile = await self.get(tenant, customer_id)
+            updates, gained = await self._edit(tenant, profile, changes)
+            if not updates:
+                return profile
+            if await self.store.customers.update_checked(
+                customer_id, int(profile.get("revision", 0)), updates
+            ):
+                await self.store.claims.claim_more(tenant.id, gained.claim_keys(), customer_id)
+                await self.store.claims.release(tenant.id, customer_id, _lost(profile, updates))
+                await link_identifiers(self.store, tenant.id, customer_id, gained)
+                return await self.get(tenant, customer_id)
+        raise ChangedConcurrently(f"customer {customer_id} kept changing; try again")
+
+    async def delete(self, tenant: Tenant, customer_id: str) -> None:
+        """Remove the profile: its conversations become unlinked, its bookings keep their
+        snapshot of the customer, its identifiers are free for a new profile."""
+        await self.get(tenant, customer_id)
+        bookers = await self.store.bookings.primary_bookers_of_guest(tenant.id, customer_id)
+        await self.store.threads.move_customer(tenant.id, customer_id, None)
+        await self.store.messages.move_customer(tenant.id, customer_id, None)
+        await self.store.bookings.move_customer(tenant.id, customer_id, None)
+        await self.store.claims.release(tenant.id, customer_id)
+        await self.store.customers.delete(tenant.id, customer_id)
+        for booker in bookers:
+            if booker != customer_id:
+                await refresh_figures(self.store, tenant, booker)
+        log.info("customer_deleted", customer_id=customer_id)
+
+    async def merge(self, tenant: Tenant, survivor_id: str, other_id: str) -> dict[str, Any]:
+        """Move everything of ``other_id`` to ``survivor_id``; the other then answers 404 with
+        ``merged_into``. Each step is idempotent and the other is retired last, so a merge
+        interrupted half-way can simply be asked again."""
+        if survivor_id == other_id:
+            raise MergeRefused("a customer cannot be merged with itself")
+        survivor = await self.get(tenant, survivor_id)
+        other = await self.get(tenant, other_id)
+        ours, theirs = survivor.get("external_id"), other.get("external_id")
+        if ours and theirs and ours != theirs:
+            raise MergeRefused("the customers have different external ids")
+        for _ in range(_WRITE_ATTEMPTS):
+            updates = merged_profile(survivor, other)
+            if not updates or await self.store.customers.update_checked(
+                survivor_id, int(survivor.get("revision", 0)), updates
+            ):
+                break
+            survivor = await self.get(tenant, survivor_id)
+        else:
+            raise ChangedConcurrently(f"customer {survivor_id} kept changing; try again")
+        bookers = await self.store.bookings.primary_bookers_of_guest(tenant.id, other_id)
+        await self.store.claims.move(tenant.id, other_id, survivor_id)
+        await self.store.bookings.move_customer(tenant.id, other_id, survivor_id)
+        await self.store.threads.move_customer(tenant.id, other_id, survivor_id)
+        await self.store.messages.move_customer(tenant.id, other_id, survivor_id)
+        await self.store.customers.mark_merged(tenant.id, other_id, survivor_id)
+        for customer in sorted({survivor_id, *bookers} - {other_id}):
+            await refresh_figures(self.store, tenant, customer)
+        latest = await self.store.messages.latest_for_customer(survivor_id)
+        if latest is not None:
+            await self.store.customers.touch_contact(survivor_id, latest)
+        log.info("customers_merged", survivor=survivor_id, merged=other_id)
+        return await self.get(tenant, survivor_id)
+
+    def _identifiers(self, tenant: Tenant, values: dict[str, Any]) -> Identifiers:
+        ids, _ = identifiers_of(
+            external_id=values.get("external_id"),
+            emails=values.get("emails") or [],
+            phone=values.get("phone"),
+            region=tenant.default_region,
+            channel_identities=[
+                (item["channel"], item["channel_user_id"])
+                for item in values.get("channel_identities") or []
+            ],
+        )
+        return ids
+
+    async def _refuse_taken(self, tenant: Tenant, ids: Identifiers, owner: str | None) -> None:
+        """An email or external id of another live customer cannot be given to this one.
+
+        Phones may be shared (a family's landline); the matchers then call a message
+        ambiguous rather than guess.
+        """
+        if not (ids.external_id or ids.emails):
+            return
+        found = await self.store.customers.candidates_by_rule(
+            tenant.id,
+            (Rule.EXTERNAL_ID, Rule.EMAIL),
+            Identifiers(external_id=ids.external_id, emails=ids.emails),
+        )
+        taken = {
+            str(rule): sorted({c.customer_id for c in candidates} - {owner})
+            for rule, candidates in found.items()
+        }
+        taken = {rule: owners for rule, owners in taken.items() if owners}
+        if taken:
+            raise IdentifierTaken(taken)
+
+    async def _edit(
+        self, tenant: Tenant, profile: dict[str, Any], changes: CustomerChanges
+    ) -> tuple[dict[str, Any], Identifiers]:
+        """The ``$set`` an edit makes, and the identifiers the profile gains by it."""
+        values, given = changes.values, changes.fields_set
+        updates: dict[str, Any] = {}
+        for name in PLAIN_FIELDS:
+            if name in given:
+                value: Any = values[name]
+                if name == "tags":
+                    value = _tags(value)
+                elif name == "name":
+                    value = (value or "").strip() or None
+                if value != profile.get(name):
+                    updates[name] = value
+        ids = self._identifiers(tenant, values)
+        gained_emails: tuple[str, ...] = ()
+        if "emails" in given:
+            emails = list(ids.emails)
+            if emails != list(profile.get("emails") or []):
+                updates["emails"] = emails
+            gained_emails = tuple(e for e in emails if e not in (profile.get("emails") or []))
+        external_id = None
+        if "external_id" in given and ids.external_id != profile.get("external_id"):
+            updates["external_id"] = ids.external_id
+            external_id = ids.external_id
+        await self._refuse_taken(
+            tenant, Identifiers(external_id=external_id, emails=gained_emails), profile["_id"]
+        )
+        if "phone" in given:
+            updates.update(_phone_edit(profile, values.get("phone"), ids))
+        if "channel_identities" in given:
+            identities = [
+                {"channel": channel, "channel_user_id": user}
+                for channel, user in ids.channel_identities
+            ]
+            if identities != (profile.get("channel_identities") or []):
+                updates["channel_identities"] = identities
+        gained = Identifiers(
+            external_id=external_id,
+            emails=gained_emails,
+            phone=ids.phone if "phone_key" in updates else None,
+            phone_key=ids.phone_key if "phone_key" in updates else None,
+            channel_identities=ids.channel_identities if "channel_identities" in updates else (),
+        )
+        return updates, gained
+
+
+def merged_profile(survivor: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The ``$set`` that gives ``survivor`` everything ``other`` knew. Pure.
+
+    The survivor's values win; the other's fill blanks, its emails and identities are
+    appended, and its phones are kept as previous phones when the survivor has one.
+    """
+    updates: dict[str, Any] = {}
+    emails = list(survivor.get("emails") or [])
+    extra = [email for email in other.get("emails") or [] if email not in emails]
+    if extra:
+        updates["emails"] = emails + extra
+    for name in ("name", "external_id", "address", "date_of_birth", "company_name"):
+        if not survivor.get(name) and other.get(name):
+            updates[name] = other[name]
+    previous = list(survivor.get("previous_phones") or [])
+    previous_keys = list(survivor.get("previous_phone_keys") or [])
+    phones = list(
+        zip(other.get("previous_phones") or [], other.get("previous_phone_keys") or [], strict=True)
+    )
+    if other.get("phone_key"):
+        if not survivor.get("phone_key"):
+            updates.update(
+                phone=other["phone"],
+                phone_key=other["phone_key"],
+                phone_changed_at=other.get("phone_changed_at"),
+            )
+        else:
+            phones.append((other["phone"], other["phone_key"]))
+    for phone, key in phones:
+        if key not in previous_keys and key != updates.get("phone_key", survivor.get("phone_key")):
+            previous.append(phone)
+            previous_keys.append(key)
+    if previous_keys != list(survivor.get("previous_phone_keys") or []):
+        updates.update(previous_phones=previous, previous_phone_keys=previous_keys)
+    identities = list(survivor.get("channel_identities") or [])
+    identities += [item for item in other.get("channel_identities") or [] if item not in identities]
+    if identities != list(survivor.get("channel_identities") or []):
+        updates["channel_identities"] = identities
+    tags = _tags([*(survivor.get("tags") or []), *(other.get("tags") or [])])
+    if tags != list(survivor.get("tags") or []):
+        updates["tags"] = tags
+    notes = [note for note in (survivor.get("notes"), other.get("notes")) if note]
+    if len(notes) == 2 and notes[1] not in notes[0]:
+        updates["notes"] = "\n\n".join(notes)
+    elif notes and not survivor.get("notes"):
+        updates["notes"] = notes[0]
+    unmatched = list(survivor.get("unmatched_phones") or [])
+    unmatched += [p for p in other.get("unmatched_phones") or [] if p not in unmatched]
+    if unmatched != list(survivor.get("unmatched_phones") or []):
+        updates["unmatched_phones"] = unmatched
+    ours, theirs = survivor.get("customer_since"), other.get("customer_since")
+    if theirs and (ours is None or theirs < ours):
+        updates["customer_since"] = theirs
+        updates["analytics.customer_since"] = theirs
+    return updates
+
+
+def _phone_edit(profile: dict[str, Any], given: str | None, ids: Identifiers) -> dict[str, Any]:
+    """A phone set on the dashboard replaces the current one, which becomes a previous one."""
+    if not (given or "").strip():
+        if not profile.get("phone_key"):
+            return {}
+        previous = list(profile.get("previous_phones") or [])
+        previous_keys = list(profile.get("previous_phone_keys") or [])
+        if profile["phone_key"] not in previous_keys:
+            previous.append(profile["phone"])
+            previous_keys.append(profile["phone_key"])
+        return {
+            "phone": None,
+            "phone_key": None,
+            "previous_phones": previous,
+            "previous_phone_keys": previous_keys,
+        }
+    if ids.phone is None or ids.phone_key is None:
+        unmatched = list(profile.get("unmatched_phones") or [])
+        phone = (given or "").strip()
+        return {} if phone in unmatched else {"unmatched_phones": [*unmatched, phone]}
+    return phone_changes(profile, ids.phone, ids.phone_key, datetime.now(UTC))
+
+
+def _lost(profile: dict[str, Any], updates: dict[str, Any]) -> list[str]:
+    """The claim keys of the emails and external id an edit removed."""
+    lost = []
+    if "emails" in updates:
+        kept = set(updates["emails"])
+        lost += [f"email:{email}" for email in profile.get("emails") or [] if email not in kept]
+    if "external_id" in updates and profile.get("external_id"):
+        lost.append(f"external:{profile['external_id']}")
+    return lost
+
+
+def _invalid_phone(values: dict[str, Any], ids: Identifiers) -> list[str]:
+    phone = (values.get("phone") or "").strip()
+    return [phone] if phone and ids.phone is None else []
+
+
+def _tags(tags: list[str] | None) -> list[str]:
+    return list(dict.fromkeys(tag.strip() for tag in tags or [] if tag and tag.strip()))

@@ -1,0 +1,49 @@
+"""How customer names and ids are folded for search, so every lookup can use an index.
+
+Text indexes are not available everywhere we run (and cannot find part of a word), so a
+profile stores its folded name, its words, and the name's trigrams: a query of three or more
+characters narrows by trigram through a multikey index, a shorter one by word prefix.
+"""
+
+import re
+import unicodedata
+from typing import Any
+
+GRAM = 3
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, runs of space collapsed: "  José  Núñez" -> "jose nunez"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(plain.split())
+
+
+def grams(folded: str) -> list[str]:
+    """The distinct trigrams of a folded text, in order of first appearance."""
+    return list(dict.fromkeys(folded[i : i + GRAM] for i in range(len(folded) - GRAM + 1)))
+
+
+def name_fields(name: str | None) -> dict[str, Any]:
+    """The search fields stored beside a profile's name."""
+    folded = fold(name or "")
+    return {
+        "search_name": folded,
+        "search_words": sorted(set(folded.split())),
+        "search_grams": grams(folded),
+    }
+
+
+def external_id_fields(external_id: str | None) -> dict[str, Any]:
+    return {"external_id_folded": fold(external_id) if external_id else None}
+
+
+def name_clause(query: str) -> dict[str, Any] | None:
+    """The condition "the name contains ``query``" (folded), or None for an empty query."""
+    folded = fold(query)
+    if not folded:
+        return None
+    contains = {"$regex": re.escape(folded)}
+    if len(folded) >= GRAM:
+        return {"search_grams": {"$all": grams(folded)}, "search_name": contains}
+    return {"search_words": {"$regex": f"^{re.escape(folded)}"}}
