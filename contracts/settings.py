@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     mailgun_max_age: Seconds = timedelta(minutes=5)
     # How long /ready waits for each dependency.
     ready_timeout: Seconds = timedelta(seconds=2)
+    # A comment line on /v1/events this often keeps proxies from closing an idle stream.
+    sse_heartbeat: Seconds = timedelta(seconds=15)
 
 
 @lru_cache(maxsize=1)

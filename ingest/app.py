@@ -27,6 +27,7 @@ from ingest.routes.bookings import BookingEvents
 from ingest.routes.customers import CustomersApi
 from ingest.routes.deps import provide_customer_service, provide_store, provide_tenant
 from ingest.routes.email import EmailWebhooks
+from ingest.routes.events import EventsApi
 from ingest.routes.meta import MetaWebhooks
 from ingest.routes.operations import Operations
 from ingest.routes.threads import ThreadsApi
@@ -106,6 +107,7 @@ def create_app(
             BookingEvents,
             ThreadsApi,
             CustomersApi,
+            EventsApi,
         ],
         lifespan=[lifespan],
         dependencies={

@@ -4,13 +4,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.store.bookings import Bookings
 from consumers.store.customers import Customers
 from consumers.store.identity_claims import IdentityClaims
+from consumers.store.messages import COLLECTION as MESSAGES
 from consumers.store.messages import Messages
 from consumers.store.pending_statuses import PendingStatuses
+from consumers.store.threads import COLLECTION as THREADS
 from consumers.store.threads import Threads
 
 
@@ -45,3 +48,24 @@ class Store:
         await self.threads.ensure_indexes()
         await self.messages.ensure_indexes()
         await self.pending_statuses.ensure_indexes()
+
+    async def changes(
+        self, tenant_id: str, resume_after: dict[str, Any] | None, max_await: float
+    ) -> AsyncChangeStream[dict[str, Any]]:
+        """The tenant's new and changed threads and messages, as a change stream (resumable
+        from any process: the token is the cluster's, not ours)."""
+        pipeline = [
+            {
+                "$match": {
+                    "ns.coll": {"$in": [THREADS, MESSAGES]},
+                    "operationType": {"$in": ["insert", "update", "replace"]},
+                    "fullDocument.tenant_id": tenant_id,
+                }
+            }
+        ]
+        return await self.database.watch(
+            pipeline,
+            full_document="updateLookup",
+            resume_after=resume_after,
+            max_await_time_ms=int(max_await * 1000),
+        )

@@ -4,17 +4,17 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from litestar.testing import AsyncTestClient
 
-from contracts import Settings, load_tenants
+from consumers.runner import ConsumerRunner, DeadLetters
+from consumers.service import GROUPS, Resources, worker
+from consumers.store.database import Store
+from contracts import Settings, TenantDirectory, load_tenants
 from ingest.app import create_app
-
-if TYPE_CHECKING:
-    from consumers.store.database import Store
 from ingest.topics import create_topics
 from tests.conftest import FIXTURES
 from tests.servers import Servers, start_servers
@@ -101,11 +101,9 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type:
 
 
 @pytest.fixture
-async def store(settings: Settings) -> AsyncIterator["Store"]:
+async def store(settings: Settings) -> AsyncIterator[Store]:
     """The repositories over this test's own database, indexes created."""
     from pymongo import AsyncMongoClient
-
-    from consumers.store.database import Store
 
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         settings.mongo_uri, tz_aware=True
@@ -115,3 +113,42 @@ async def store(settings: Settings) -> AsyncIterator["Store"]:
     yield opened
     await client.drop_database(settings.mongo_db)
     await client.close()
+
+
+@pytest.fixture
+async def consumers(
+    settings: Settings, store: Store, tenants: TenantDirectory
+) -> AsyncIterator[None]:
+    """The bookings, messages and statuses workers, running against the test's topics."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            ConsumerRunner(
+                worker(name, resources),
+                settings,
+                DeadLetters(producer, settings, GROUPS[name]),
+                group_id=f"{GROUPS[name]}-{settings.mongo_db}",
+            ).run(stop)
+        )
+        for name in GROUPS
+    ]
+    yield
+    stop.set()
+    await asyncio.gather(*tasks)
+    await producer.stop()
+
+
+async def eventually(check: Any, *, within: float = 30.0) -> Any:
+    """Await ``check()`` until it gives something truthy, and return that."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError("not stored in time")
+        await asyncio.sleep(0.1)

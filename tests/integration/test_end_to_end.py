@@ -1,58 +1,15 @@
 """From a signed webhook at the gateway to a stored, linked thread, through the real broker."""
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from litestar.testing import AsyncTestClient
 
-from consumers.runner import ConsumerRunner, DeadLetters
-from consumers.service import GROUPS, Resources, worker
 from consumers.store.database import Store
-from contracts import Settings, TenantDirectory
+from tests.integration.conftest import eventually
 from tests.signing import meta_signature, whatsapp_text_payload
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def consumers(
-    settings: Settings, store: Store, tenants: TenantDirectory
-) -> AsyncIterator[None]:
-    """The bookings, messages and statuses workers, running against the test's topics."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-    resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(
-            ConsumerRunner(
-                worker(name, resources),
-                settings,
-                DeadLetters(producer, settings, GROUPS[name]),
-                group_id=f"{GROUPS[name]}-{settings.mongo_db}",
-            ).run(stop)
-        )
-        for name in GROUPS
-    ]
-    yield
-    stop.set()
-    await asyncio.gather(*tasks)
-    await producer.stop()
-
-
-async def eventually(check: Any, *, within: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("not stored in time")
-        await asyncio.sleep(0.1)
 
 
 async def test_webhook_to_linked_thread(

@@ -36,7 +36,9 @@ async def conversation(
 
 
 async def test_list_is_newest_activity_first_with_customer_and_summary(
-    client: AsyncTestClient, messages: MessagesHandler, bookings: BookingsHandler  # type: ignore[type-arg]
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    messages: MessagesHandler,
+    bookings: BookingsHandler,
 ) -> None:
     """Threads come newest first, with their summary and the linked customer's name."""
     await bookings.handle(booking_event(name="Ann Lee", phone="+447911100001"))
@@ -61,7 +63,9 @@ async def test_list_is_newest_activity_first_with_customer_and_summary(
 
 
 async def test_filters_by_channel_customer_and_unread(
-    client: AsyncTestClient, messages: MessagesHandler, bookings: BookingsHandler  # type: ignore[type-arg]
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    messages: MessagesHandler,
+    bookings: BookingsHandler,
 ) -> None:
     """channel, customer_id and unread each narrow the list."""
     await bookings.handle(booking_event(name="Ann Lee", phone="+447911100001"))
@@ -92,7 +96,8 @@ async def test_filters_by_channel_customer_and_unread(
 
 
 async def test_read_sets_unread_to_zero(
-    client: AsyncTestClient, messages: MessagesHandler  # type: ignore[type-arg]
+    client: AsyncTestClient,
+    messages: MessagesHandler,  # type: ignore[type-arg]
 ) -> None:
     """POST read answers 204 and the thread's unread count becomes 0; a later inbound counts."""
     await conversation(messages, 1, at=T0, count=3)
@@ -118,7 +123,8 @@ async def test_read_sets_unread_to_zero(
 
 
 async def test_messages_page_oldest_first_both_ways(
-    client: AsyncTestClient, messages: MessagesHandler  # type: ignore[type-arg]
+    client: AsyncTestClient,
+    messages: MessagesHandler,  # type: ignore[type-arg]
 ) -> None:
     """Messages come oldest first; before and after walk the whole thread both ways."""
     await conversation(messages, 1, at=T0, count=7)
@@ -155,7 +161,8 @@ async def test_messages_page_oldest_first_both_ways(
 
 
 async def test_outbound_message_has_status(
-    client: AsyncTestClient, messages: MessagesHandler  # type: ignore[type-arg]
+    client: AsyncTestClient,
+    messages: MessagesHandler,  # type: ignore[type-arg]
 ) -> None:
     """An outbound message carries its delivery status."""
     await conversation(messages, 1, at=T0, direction="outbound")
@@ -165,7 +172,8 @@ async def test_outbound_message_has_status(
 
 
 async def test_unknown_thread_and_bad_cursor(
-    client: AsyncTestClient, messages: MessagesHandler  # type: ignore[type-arg]
+    client: AsyncTestClient,
+    messages: MessagesHandler,  # type: ignore[type-arg]
 ) -> None:
     """An unknown thread is 404; a cursor this service did not make is 400; a bad limit 400."""
     await conversation(messages, 1, at=T0)
