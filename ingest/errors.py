@@ -105,7 +105,7 @@ def handle_http_exception(
 def _about_body(exc: ValidationException) -> bool:
     extra = exc.extra if isinstance(exc.extra, list) else []
     return bool(extra) and all(
-        isinstance(item, dict) and item.get("source") == "body" for item in extra
+        isinstance(item, dict) and item.get("source", "body") == "body" for item in extra
     )
 
 
