@@ -1,0 +1,97 @@
+"""Every ``/v1`` route, called with another tenant's key and this tenant's ids: 404, and
+nothing of this tenant in any list."""
+
+import json
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from consumers.bookings import BookingsHandler
+from consumers.messages import MessagesHandler
+from contracts import Settings
+from ingest.app import create_app
+from tests.conftest import FIXTURES
+from tests.factories import booking_event, message_event
+from tests.integration.api.conftest import ACME, GLOBEX
+
+pytestmark = pytest.mark.integration
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+async def acme_ids(client: Client) -> dict[str, str]:
+    thread = (await client.get("/v1/threads", headers=ACME)).json()["items"][0]
+    customers = (await client.get("/v1/customers?sort=name", headers=ACME)).json()["items"]
+    page = (await client.get(f"/v1/threads/{thread['id']}/messages", headers=ACME)).json()
+    return {
+        "thread_id": thread["id"],
+        "customer_id": customers[0]["id"],
+        "other_id": customers[1]["id"],
+        "message_id": page["items"][0]["id"],
+    }
+
+
+def v1_routes() -> list[tuple[str, str]]:
+    """Every (method, path) the app serves under /v1 except the event stream and the
+    booking-event intake (covered by their own tests)."""
+    settings = Settings(
+        kafka_bootstrap="127.0.0.1:9",
+        mongo_uri="mongodb://127.0.0.1:9",
+        tenants_file=FIXTURES / "tenants.toml",
+        public_base_url="https://gateway.example.com",
+    )
+    routes = []
+    for route in create_app(settings).routes:
+        if not route.path.startswith("/v1/") or route.path in {"/v1/events", "/v1/bookings/events"}:
+            continue
+        path = route.path.replace(":str}", "}")
+        for method in sorted(getattr(route, "methods", [])):
+            if method not in ("HEAD", "OPTIONS"):
+                routes.append((method, path))
+    return routes
+
+
+async def test_every_route_hides_other_tenants_data(
+    client: Client, bookings: BookingsHandler, messages: MessagesHandler
+) -> None:
+    """With globex's key, acme's thread, message and customer ids answer 404 on every route
+    that takes an id, lists show none of acme's data, and acme's data is unchanged."""
+    await bookings.handle(booking_event(booking_id="b-1", name="Ann", phone="+447911100001"))
+    await bookings.handle(booking_event(booking_id="b-2", name="Bob", emails=["bob@example.com"]))
+    await messages.handle_batch(
+        [message_event(channel_user_id="447911100001", phone="+447911100001")]
+    )
+    ids = await acme_ids(client)
+    before = (await client.get(f"/v1/customers/{ids['customer_id']}", headers=ACME)).json()
+    bodies: dict[str, Any] = {
+        "/v1/customers/{customer_id}/merge": {"other_id": ids["other_id"]},
+        "/v1/customers/{customer_id}": {"name": "Mallory"},
+        "/v1/customers": {"name": "Globex person"},
+    }
+    routes = v1_routes()
+    assert len(routes) >= 12, routes
+    for method, path in routes:
+        url = path.format(**ids)
+        body = bodies.get(path)
+        response = await client.request(
+            method,
+            url,
+            headers=GLOBEX,
+            content=json.dumps(body) if body and method != "GET" else None,
+        )
+        if "{" in path:
+            assert response.status_code == 404, (method, url, response.text)
+            assert response.json()["error"]["code"] == "not_found"
+        elif method == "GET":
+            assert response.status_code == 200, (method, url)
+            assert response.json()["items"] == [], (method, url)
+        else:
+            assert response.status_code == 201, (method, url, response.text)
+    messages_page = f"/v1/threads/{ids['thread_id']}/messages?after={ids['message_id']}"
+    assert (await client.get(messages_page, headers=GLOBEX)).status_code == 404
+    after = (await client.get(f"/v1/customers/{ids['customer_id']}", headers=ACME)).json()
+    assert after == before
+    acme_threads = (await client.get("/v1/threads", headers=ACME)).json()["items"]
+    assert acme_threads[0]["unread_count"] == 1
+    assert (await client.get(f"/v1/customers/{ids['other_id']}", headers=ACME)).status_code == 200
