@@ -91,9 +91,9 @@ async def _page_as_of(
     if len(changed) == CHANGED_LIMIT:
         log.warning("thread_list_snapshot_overflow", tenant_id=tenant_id)
     for thread in changed:
-        position = await store.messages.position_as_of(thread["_id"], snapshot)
-        if position is not None and position < below:
-            placed.append((position, thread))
+        at = await store.messages.last_message_at_as_of(thread["_id"], snapshot)
+        if at is not None and (at, thread["_id"]) < below:
+            placed.append(((at, thread["_id"]), thread))
     placed.sort(key=lambda item: item[0], reverse=True)
     return placed[:limit]
 

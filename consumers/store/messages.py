@@ -161,14 +161,14 @@ class Messages:
         query = {"thread_id": thread, "$or": _beyond(position, op)}
         return await self._collection.count_documents(query, limit=1) > 0
 
-    async def position_as_of(self, thread: str, moment: datetime) -> tuple[datetime, str] | None:
-        """The thread's newest (occurred_at, id) among the messages stored by ``moment``."""
+    async def last_message_at_as_of(self, thread: str, moment: datetime) -> datetime | None:
+        """When the thread's newest message among those stored by ``moment`` was sent."""
         last = await self._collection.find_one(
             {"thread_id": thread, "stored_at": {"$lte": moment}},
             {"occurred_at": 1},
             sort=[("occurred_at", -1), ("_id", -1)],
         )
-        return (last["occurred_at"], last["_id"]) if last else None
+        return last["occurred_at"] if last else None
 
     async def of_customer(
         self, tenant_id: str, customer_id: str, *, skip: int, limit: int
