@@ -21,6 +21,7 @@ from contracts import Settings, TenantDirectory, get_settings, load_tenants
 from contracts.logs import configure_logging
 from ingest.correlation import CorrelationIdMiddleware
 from ingest.errors import EXCEPTION_HANDLERS
+from ingest.openapi import tighten_request_schemas
 from ingest.publisher import KafkaPublisher, Publisher
 from ingest.replay import ReplayGuard, TokenCache
 from ingest.routes.bookings import BookingEvents
@@ -98,7 +99,7 @@ def create_app(
         guard: ReplayGuard = state.mailgun_tokens
         return guard
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             Operations,
             MetaWebhooks,
@@ -139,3 +140,5 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    tighten_request_schemas(app)
+    return app

@@ -9,6 +9,9 @@ from pymongo.errors import BulkWriteError
 COLLECTION = "messages"
 _DUPLICATE_KEY = 11000
 
+_OLDEST_FIRST = [("occurred_at", 1), ("_id", 1)]
+_NEWEST_FIRST = [("occurred_at", -1), ("_id", -1)]
+
 #: Delivery states only move forward; ``failed`` is final.
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
@@ -145,21 +148,42 @@ class Messages:
     ) -> list[dict[str, Any]]:
         """Up to ``limit`` messages of the thread, oldest first: just after ``after``, else
         just before ``before``, else the newest."""
-        query: dict[str, Any] = {"thread_id": thread}
         if after is not None:
-            query["$or"] = _beyond(after, "$gt")
-            cursor = self._collection.find(query).sort([("occurred_at", 1), ("_id", 1)])
-            return await cursor.limit(limit).to_list()
+            return await self._beyond(thread, after, "$gt", limit)
         if before is not None:
-            query["$or"] = _beyond(before, "$lt")
-        cursor = self._collection.find(query).sort([("occurred_at", -1), ("_id", -1)])
-        newest_first = await cursor.limit(limit).to_list()
-        return newest_first[::-1]
+            return (await self._beyond(thread, before, "$lt", limit))[::-1]
+        cursor = self._collection.find({"thread_id": thread}).sort(_NEWEST_FIRST).limit(limit)
+        return (await cursor.to_list())[::-1]
 
     async def exists_beyond(self, thread: str, position: tuple[datetime, str], op: str) -> bool:
         """Whether the thread has a message after (``$gt``) or before (``$lt``) ``position``."""
-        query = {"thread_id": thread, "$or": _beyond(position, op)}
-        return await self._collection.count_documents(query, limit=1) > 0
+        return bool(await self._beyond(thread, position, op, 1))
+
+    async def _beyond(
+        self, thread: str, position: tuple[datetime, str], op: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """The ``limit`` messages nearest ``position`` on one side, nearest first.
+
+        Two single-range scans (same instant, then strictly beyond) rather than one ``$or``,
+        so every planner serves them from the (thread, occurred_at, _id) index.
+        """
+        at, message = position
+        order = _OLDEST_FIRST if op == "$gt" else _NEWEST_FIRST
+        ties = await (
+            self._collection.find({"thread_id": thread, "occurred_at": at, "_id": {op: message}})
+            .sort(order)
+            .limit(limit)
+            .to_list()
+        )
+        if len(ties) >= limit:
+            return ties
+        rest = await (
+            self._collection.find({"thread_id": thread, "occurred_at": {op: at}})
+            .sort(order)
+            .limit(limit - len(ties))
+            .to_list()
+        )
+        return ties + rest
 
     async def last_message_at_as_of(self, thread: str, moment: datetime) -> datetime | None:
         """When the thread's newest message among those stored by ``moment`` was sent."""
@@ -197,11 +221,6 @@ class Messages:
             {"customer_id": customer_id}, {"occurred_at": 1}, sort=[("occurred_at", -1)]
         )
         return last["occurred_at"] if last else None
-
-
-def _beyond(position: tuple[datetime, str], op: str) -> list[dict[str, Any]]:
-    at, message = position
-    return [{"occurred_at": {op: at}}, {"occurred_at": at, "_id": {op: message}}]
 
 
 def _status_fields(

@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 COLLECTION = "threads"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAMESPACE = uuid.UUID("0d8b6f9e-1c55-5a0e-9a43-5b1f1a6a2c11")
 
 
@@ -175,21 +176,31 @@ class Threads:
         position now is their position at that moment.
         """
         query: dict[str, Any] = {"tenant_id": tenant_id, **filters}
-        if below is None:
-            query["last_message_at"] = {"$ne": None}
-        else:
-            at, thread = below
-            query["$or"] = [
-                {"last_message_at": {"$lt": at}},
-                {"last_message_at": at, "_id": {"$lt": thread}},
-            ]
         if unchanged_since is not None:
             # Threads summarised before summaries were time-stamped have no ``summary_at``.
             query["summary_at"] = {"$not": {"$gt": unchanged_since}}
-        cursor = (
-            self._collection.find(query).sort([("last_message_at", -1), ("_id", -1)]).limit(limit)
+        order = [("last_message_at", -1), ("_id", -1)]
+        if below is None:
+            query["last_message_at"] = {"$gt": _EPOCH}  # a range the index serves in order
+            return await self._collection.find(query).sort(order).limit(limit).to_list()
+        # Two single-range scans rather than one ``$or``: every planner serves these from
+        # the (tenant, last_message_at, _id) index.
+        at, thread = below
+        ties = await (
+            self._collection.find({**query, "last_message_at": at, "_id": {"$lt": thread}})
+            .sort(order)
+            .limit(limit)
+            .to_list()
         )
-        return await cursor.to_list()
+        if len(ties) >= limit:
+            return ties
+        older = await (
+            self._collection.find({**query, "last_message_at": {"$lt": at}})
+            .sort(order)
+            .limit(limit - len(ties))
+            .to_list()
+        )
+        return ties + older
 
     async def changed_since(
         self, tenant_id: str, filters: dict[str, Any], since: datetime, limit: int

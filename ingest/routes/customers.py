@@ -35,6 +35,7 @@ from ingest.schemas.customers import (
 )
 from ingest.schemas.customers import Communication as CommunicationOut
 from ingest.schemas.customers import GuestBooking as GuestBookingOut
+from ingest.schemas.errors import errors
 from ingest.schemas.threads import ThreadPage
 from matchers import normalise_phone, phone_match_key
 
@@ -70,7 +71,7 @@ class CustomersApi(Controller):
     security = [{"ApiKey": []}]  # noqa: RUF012 (Litestar reads it from the class)
     exception_handlers = {CustomerError: handle_customer_error}  # noqa: RUF012
 
-    @get("/")
+    @get("/", responses=errors())
     async def search(
         self,
         tenant: NamedDependency[Tenant],
@@ -108,7 +109,7 @@ class CustomersApi(Controller):
             total=total,
         )
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=errors(409, 422))
     async def create(
         self,
         tenant: NamedDependency[Tenant],
@@ -120,7 +121,7 @@ class CustomersApi(Controller):
         changes = CustomerChanges(data.model_dump(mode="json"), frozenset(data.model_fields_set))
         return Customer.from_document(await customer_service.create(tenant, changes))
 
-    @get("/{customer_id:str}")
+    @get("/{customer_id:str}", responses=errors(404))
     async def detail(
         self,
         tenant: NamedDependency[Tenant],
@@ -130,7 +131,7 @@ class CustomersApi(Controller):
         """404 with ``details.merged_into`` for a customer merged into another."""
         return Customer.from_document(await customer_service.get(tenant, customer_id))
 
-    @patch("/{customer_id:str}")
+    @patch("/{customer_id:str}", responses=errors(404, 409, 422))
     async def update(
         self,
         tenant: NamedDependency[Tenant],
@@ -141,7 +142,7 @@ class CustomersApi(Controller):
         changes = CustomerChanges(data.model_dump(mode="json"), frozenset(data.model_fields_set))
         return Customer.from_document(await customer_service.update(tenant, customer_id, changes))
 
-    @delete("/{customer_id:str}", status_code=204)
+    @delete("/{customer_id:str}", status_code=204, responses=errors(404))
     async def remove(
         self,
         tenant: NamedDependency[Tenant],
@@ -151,7 +152,7 @@ class CustomersApi(Controller):
         """Threads and communications become unlinked; bookings keep their snapshot."""
         await customer_service.delete(tenant, customer_id)
 
-    @post("/{customer_id:str}/merge", status_code=200)
+    @post("/{customer_id:str}/merge", status_code=200, responses=errors(404, 409, 422))
     async def merge(
         self,
         tenant: NamedDependency[Tenant],
@@ -164,7 +165,7 @@ class CustomersApi(Controller):
         survivor = await customer_service.merge(tenant, customer_id, data.other_id)
         return Customer.from_document(survivor)
 
-    @get("/{customer_id:str}/bookings")
+    @get("/{customer_id:str}/bookings", responses=errors(404))
     async def bookings(
         self,
         tenant: NamedDependency[Tenant],
@@ -186,7 +187,7 @@ class CustomersApi(Controller):
         items = [BookingOut.from_document(doc) for doc in found]
         return BookingPage(items=items, page=page, per_page=per_page, total=total)
 
-    @get("/{customer_id:str}/guest-bookings")
+    @get("/{customer_id:str}/guest-bookings", responses=errors(404))
     async def guest_bookings(
         self,
         tenant: NamedDependency[Tenant],
@@ -208,7 +209,7 @@ class CustomersApi(Controller):
         items = [GuestBookingOut.from_document(doc, customer_id) for doc in found]
         return GuestBookingPage(items=items, page=page, per_page=per_page, total=total)
 
-    @get("/{customer_id:str}/communications")
+    @get("/{customer_id:str}/communications", responses=errors(404))
     async def communications(
         self,
         tenant: NamedDependency[Tenant],
@@ -226,7 +227,7 @@ class CustomersApi(Controller):
         items = [CommunicationOut.from_document(doc) for doc in found]
         return CommunicationPage(items=items, page=page, per_page=per_page, total=total)
 
-    @get("/{customer_id:str}/threads")
+    @get("/{customer_id:str}/threads", responses=errors(404))
     async def threads(
         self,
         tenant: NamedDependency[Tenant],

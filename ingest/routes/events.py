@@ -12,6 +12,7 @@ from consumers.store.database import Store
 from contracts import Settings, Tenant
 from ingest.errors import BadRequest, ServiceUnavailable
 from ingest.live import POLL_SECONDS, resume_token, tenant_events
+from ingest.schemas.errors import errors
 
 
 class EventsApi(Controller):
@@ -19,7 +20,11 @@ class EventsApi(Controller):
     tags = ("events",)
     security = [{"ApiKey": []}]  # noqa: RUF012 (Litestar reads it from the class)
 
-    @get("/", response_description="text/event-stream of `message` and `thread` events")
+    @get(
+        "/",
+        response_description="text/event-stream of `message` and `thread` events",
+        responses=errors(),
+    )
     async def stream(
         self,
         request: Request[Any, Any, Any],

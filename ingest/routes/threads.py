@@ -12,6 +12,7 @@ from consumers.store.database import Store
 from contracts import Channel, Tenant
 from ingest.errors import BadRequest, NotFound
 from ingest.inbox import ThreadFilters, list_threads
+from ingest.schemas.errors import errors
 from ingest.schemas.threads import Message, MessagePage, Thread, ThreadPage
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="items per page")]
@@ -37,7 +38,7 @@ class ThreadsApi(Controller):
     tags = ("threads",)
     security = [{"ApiKey": []}]  # noqa: RUF012 (Litestar reads it from the class)
 
-    @get("/")
+    @get("/", responses=errors())
     async def list(
         self,
         tenant: NamedDependency[Tenant],
@@ -53,7 +54,7 @@ class ThreadsApi(Controller):
         filters = ThreadFilters(channel=channel, customer_id=customer_id, unread=unread)
         return await thread_page(store, tenant, filters, limit, cursor)
 
-    @get("/{thread_id:str}")
+    @get("/{thread_id:str}", responses=errors(404))
     async def detail(
         self,
         tenant: NamedDependency[Tenant],
@@ -70,7 +71,7 @@ class ThreadsApi(Controller):
         )
         return Thread.from_document(thread, names.get(thread.get("customer_id") or ""))
 
-    @get("/{thread_id:str}/messages")
+    @get("/{thread_id:str}/messages", responses=errors(404))
     async def messages(
         self,
         tenant: NamedDependency[Tenant],
@@ -122,7 +123,7 @@ class ThreadsApi(Controller):
             items=[Message.from_document(m) for m in found], before=older, after=newer
         )
 
-    @post("/{thread_id:str}/read", status_code=204)
+    @post("/{thread_id:str}/read", status_code=204, responses=errors(404))
     async def mark_read(
         self,
         tenant: NamedDependency[Tenant],

@@ -10,9 +10,8 @@ from pydantic import Field
 from contracts import Address, Channel, ChannelIdentity, Direction
 from ingest.schemas.common import ApiModel, RequestModel, utc
 
-EmailAddress = Annotated[
-    str, Field(max_length=320, pattern=r"^\s*[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\s*$")
-]
+EMAIL_PATTERN = r"^\s*[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\s*$"
+EmailAddress = Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)]
 CustomerSort = Literal["-created_at", "created_at", "name", "-total_bookings", "-last_booking_at"]
 
 
@@ -247,3 +246,7 @@ def _amount(value: Any) -> str:
 
 def _money(rows: list[dict[str, Any]] | None) -> list[Money]:
     return [Money(currency=row["currency"], amount=_amount(row["amount"])) for row in rows or []]
+
+
+#: The request bodies, by name in the OpenAPI document.
+REQUEST_MODELS = (CustomerIn, CustomerPatch, MergeIn)
