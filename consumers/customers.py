@@ -194,7 +194,7 @@ class CustomerService:
         await self.store.customers.mark_merged(tenant.id, other_id, survivor_id)
         for customer in sorted({survivor_id, *bookers} - {other_id}):
             await refresh_figures(self.store, tenant, customer)
-        latest = await self.store.messages.latest_for_customer(survivor_id)
+        latest = await self.store.messages.latest_for_customer(tenant.id, survivor_id)
         if latest is not None:
             await self.store.customers.touch_contact(survivor_id, latest)
         log.info("customers_merged", survivor=survivor_id, merged=other_id)

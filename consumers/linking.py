@@ -26,7 +26,7 @@ async def link_identifiers(
             await store.messages.link_thread(thread["_id"], customer_id, str(rule))
             linked += 1
     if linked:
-        latest = await store.messages.latest_for_customer(customer_id)
+        latest = await store.messages.latest_for_customer(tenant_id, customer_id)
         if latest is not None:
             await store.customers.touch_contact(customer_id, latest)
     return linked

@@ -29,7 +29,7 @@ class Messages:
             [("tenant_id", 1), ("channel", 1), ("provider_message_id", 1)]
         )
         await self._collection.create_index(
-            [("tenant_id", 1), ("customer_id", 1), ("occurred_at", -1)]
+            [("tenant_id", 1), ("customer_id", 1), ("occurred_at", -1), ("_id", -1)]
         )
 
     async def insert_new(self, documents: list[dict[str, Any]]) -> set[str]:
@@ -216,9 +216,11 @@ class Messages:
             {"tenant_id": tenant_id, "customer_id": source}, {"$set": changes}
         )
 
-    async def latest_for_customer(self, customer_id: str) -> datetime | None:
+    async def latest_for_customer(self, tenant_id: str, customer_id: str) -> datetime | None:
         last = await self._collection.find_one(
-            {"customer_id": customer_id}, {"occurred_at": 1}, sort=[("occurred_at", -1)]
+            {"tenant_id": tenant_id, "customer_id": customer_id},
+            {"occurred_at": 1},
+            sort=[("occurred_at", -1), ("_id", -1)],
         )
         return last["occurred_at"] if last else None
 

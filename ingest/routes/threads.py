@@ -131,6 +131,11 @@ class ThreadsApi(Controller):
         thread_id: FromPath[str],
     ) -> None:
         """Everything in the thread up to now is read: ``unread_count`` becomes 0."""
-        if not await store.threads.mark_read(tenant.id, thread_id, datetime.now(UTC)):
+        thread = await store.threads.get(tenant.id, thread_id)
+        if thread is None:
             raise NotFound("thread not found")
+        # A provider clock ahead of ours must not leave the newest message unread.
+        now = datetime.now(UTC)
+        at = max(now, thread.get("last_message_at") or now)
+        await store.threads.mark_read(tenant.id, thread_id, at)
         await refresh_summary(store, thread_id)
