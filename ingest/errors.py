@@ -6,6 +6,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from pymongo.errors import ConnectionFailure
 
 log = structlog.get_logger(__name__)
 
@@ -115,8 +116,17 @@ def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dic
     return Response(error_body("internal", "internal error"), status_code=500)
 
 
+def handle_store_unreachable(
+    request: Request[Any, Any, Any], exc: ConnectionFailure
+) -> Response[dict[str, Any]]:
+    """MongoDB could not be reached in time: the caller may retry, as with Kafka."""
+    log.warning("store_unreachable", error=str(exc))
+    return handle_api_error(request, ServiceUnavailable("the message store is unreachable"))
+
+
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
+    ConnectionFailure: handle_store_unreachable,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

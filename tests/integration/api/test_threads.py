@@ -4,10 +4,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from devstack import free_port
 from litestar.testing import AsyncTestClient
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
+from contracts import Settings, load_tenants
+from ingest.app import create_app
+from tests.conftest import FIXTURES
 from tests.factories import booking_event, message_event
 from tests.integration.api.conftest import ACME, error_code
 
@@ -195,3 +199,13 @@ async def test_missing_or_wrong_key_is_401(client: AsyncTestClient) -> None:  # 
     wrong = await client.get("/v1/threads", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert error_code(wrong.json()) == "unauthorized"
+
+
+async def test_unreachable_store_is_503(settings: Settings) -> None:
+    """With MongoDB unreachable the read API answers 503 with the error body, not 500."""
+    dead = settings.model_copy(update={"mongo_uri": f"mongodb://127.0.0.1:{free_port()}"})
+    app = create_app(dead, tenants=load_tenants(FIXTURES / "tenants.toml"))
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/v1/threads", headers=ACME)
+    assert response.status_code == 503
+    assert error_code(response.json()) == "unavailable"
