@@ -10,26 +10,146 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
+from bench.api import measure_api  # noqa: E402
 from bench.bookings import measure_bookings  # noqa: E402
 from bench.gateway import measure_gateway  # noqa: E402
 from bench.messages import measure_messages  # noqa: E402
 
+SCENARIOS = ("gateway", "bookings", "messages", "api")
+Row = tuple[str, str, str]
 
-def _table(rows: list[tuple[str, str, str]]) -> str:
+
+def _table(rows: list[Row]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
 
 
-async def run(duration: float, connections: int, rounds: int) -> dict[str, Any]:
-    results: dict[str, Any] = {"gateway": []}
-    for workers in (1, 2):
-        figures = await measure_gateway(
-            workers=workers, connections=connections, duration=duration, rounds=rounds
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    wanted = args.only or SCENARIOS
+    results: dict[str, Any] = {}
+    if "gateway" in wanted:
+        results["gateway"] = []
+        for workers in (1, 2):
+            figures = await measure_gateway(
+                workers=workers,
+                connections=args.connections,
+                duration=args.duration,
+                rounds=args.rounds,
+            )
+            results["gateway"].append(figures.as_dict())
+    if "bookings" in wanted:
+        results["bookings"] = (await measure_bookings()).as_dict()
+    if "messages" in wanted:
+        results["messages"] = (await measure_messages()).as_dict()
+    if "api" in wanted:
+        api = await measure_api(
+            messages=args.api_messages,
+            customers=args.api_customers,
+            connections=args.api_connections,
+            duration=args.duration,
+            rounds=args.rounds,
         )
-        results["gateway"].append(figures.as_dict())
-    results["bookings"] = (await measure_bookings()).as_dict()
-    results["messages"] = (await measure_messages()).as_dict()
+        results["api"] = api.as_dict()
     return results
+
+
+def _served(figures: dict[str, Any], bare: dict[str, Any]) -> str:
+    """One server's figures beside the bare baseline's."""
+    return (
+        f"{figures['requests_per_second']} req/s (bare {bare['requests_per_second']}), "
+        f"p50 {figures['p50_ms']} ms (bare {bare['p50_ms']}), "
+        f"p99 {figures['p99_ms']} ms (bare {bare['p99_ms']}), "
+        f"server CPU {figures['server_cpu_us_per_request']} us/request "
+        f"(bare {bare['server_cpu_us_per_request']}), errors {figures['errors']}"
+    )
+
+
+def _gateway_rows(results: list[dict[str, Any]]) -> list[Row]:
+    return [
+        (
+            f"gateway, {item['workers']} worker(s)",
+            _served(item["gateway"], item["bare_litestar"]),
+            f"{item['throughput_ratio']:.2f}",
+        )
+        for item in results
+    ]
+
+
+def _bookings_rows(bookings: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            "bookings consumer",
+            f"{bookings['consumer_events_per_second']} events/s into profiles "
+            f"(bulk upserts {bookings['bulk_upserts_per_second']}/s, {bookings['events']} events)",
+            f"{bookings['ratio']:.3f}",
+        )
+    ]
+
+
+def _messages_rows(messages: dict[str, Any]) -> list[Row]:
+    e2e = messages["end_to_end"]
+    return [
+        (
+            "messages consumer",
+            f"{messages['consumer_events_per_second']} events/s into threads "
+            f"(bulk inserts {messages['bulk_inserts_per_second']}/s, {messages['events']} events)",
+            f"{messages['ratio']:.3f}",
+        ),
+        (
+            "webhook to stored message",
+            f"at {e2e['rate_per_second']}/s: p50 {e2e['p50_ms']} ms, p95 {e2e['p95_ms']} ms, "
+            f"p99 {e2e['p99_ms']} ms ({e2e['messages']} messages)",
+            "-",
+        ),
+    ]
+
+
+def _api_load(figures: dict[str, Any], bare: dict[str, Any]) -> str:
+    return (
+        f"{_served(figures, bare)}, {figures['requests']} answers, "
+        f"database CPU {figures['database_cpu_us_per_request']} us/request"
+    )
+
+
+def _api_rows(api: dict[str, Any]) -> list[Row]:
+    bare = api["bare_litestar"]
+    load = f"{api['workers']} worker(s), {api['connections']} connections, {api['load_seconds']} s"
+    alone = ", ".join(
+        f"{kind} p50 {item['p50_ms']} ms ({item['requests']})"
+        for kind, item in api["alone"].items()
+    )
+    return [
+        (
+            "read API data",
+            f"{api['messages']} messages in {api['threads']} threads, "
+            f"{api['customers']} customers, filled in {api['fill_seconds']} s",
+            "-",
+        ),
+        (
+            f"GET /v1/threads?limit=50, {load}",
+            _api_load(api["thread_list"], bare),
+            f"{api['thread_list_ratio']:.3g}",
+        ),
+        (
+            f"GET /v1/customers?q=name|email|phone, {load}",
+            _api_load(api["customer_search"], bare),
+            f"{api['customer_search_ratio']:.3g}",
+        ),
+        ("read API, one request at a time", alone, "-"),
+    ]
+
+
+def _rows(results: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = [("scenario", "figure", "ratio to baseline")]
+    if "gateway" in results:
+        rows += _gateway_rows(results["gateway"])
+    if "bookings" in results:
+        rows += _bookings_rows(results["bookings"])
+    if "messages" in results:
+        rows += _messages_rows(results["messages"])
+    if "api" in results:
+        rows += _api_rows(results["api"])
+    return rows
 
 
 def main() -> int:
@@ -37,52 +157,27 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; best kept")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIOS,
+        help="run only this scenario (repeatable); the others keep their results.json entries",
+    )
+    parser.add_argument("--api-messages", type=int, default=100_000, help="stored messages")
+    parser.add_argument("--api-customers", type=int, default=20_000, help="stored customers")
+    parser.add_argument(
+        "--api-connections",
+        type=int,
+        default=2,
+        help="read API and its baseline (at full size each request takes seconds)",
+    )
     args = parser.parse_args()
-    results = asyncio.run(run(args.duration, args.connections, args.rounds))
-    rows = [("scenario", "figure", "ratio to baseline")]
-    for item in results["gateway"]:
-        g, b = item["gateway"], item["bare_litestar"]
-        label = f"gateway, {item['workers']} worker(s)"
-        rows.append(
-            (
-                label,
-                f"{g['requests_per_second']} req/s (bare {b['requests_per_second']}), "
-                f"p50 {g['p50_ms']} ms (bare {b['p50_ms']}), "
-                f"p99 {g['p99_ms']} ms (bare {b['p99_ms']}), "
-                f"server CPU {g['server_cpu_us_per_request']} us/request "
-                f"(bare {b['server_cpu_us_per_request']}), errors {g['errors']}",
-                f"{item['throughput_ratio']:.2f}",
-            )
-        )
-    bookings = results["bookings"]
-    rows.append(
-        (
-            "bookings consumer",
-            f"{bookings['consumer_events_per_second']} events/s into profiles "
-            f"(bulk upserts {bookings['bulk_upserts_per_second']}/s, {bookings['events']} events)",
-            f"{bookings['ratio']:.3f}",
-        )
-    )
-    messages = results["messages"]
-    e2e = messages["end_to_end"]
-    rows.append(
-        (
-            "messages consumer",
-            f"{messages['consumer_events_per_second']} events/s into threads "
-            f"(bulk inserts {messages['bulk_inserts_per_second']}/s, {messages['events']} events)",
-            f"{messages['ratio']:.3f}",
-        )
-    )
-    rows.append(
-        (
-            "webhook to stored message",
-            f"at {e2e['rate_per_second']}/s: p50 {e2e['p50_ms']} ms, p95 {e2e['p95_ms']} ms, "
-            f"p99 {e2e['p99_ms']} ms ({e2e['messages']} messages)",
-            "-",
-        )
-    )
-    print(_table(rows))
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    results = asyncio.run(run(args))
+    print(_table(_rows(results)))
+    path = ROOT / "bench" / "results.json"
+    # A partial run replaces only its own scenarios' figures.
+    previous = json.loads(path.read_text()) if args.only and path.exists() else {}
+    path.write_text(json.dumps({**previous, **results}, indent=2) + "\n")
     print("\nwrote bench/results.json")
     return 0
 

@@ -1,6 +1,6 @@
-"""The baseline: a bare Litestar endpoint that answers the same request without work."""
+"""The baselines: bare Litestar endpoints that answer the same requests without work."""
 
-from litestar import Litestar, Request, Response, post
+from litestar import Litestar, Request, Response, get, post
 
 
 @post("/webhooks/whatsapp", status_code=200)
@@ -9,5 +9,11 @@ async def whatsapp(request: Request) -> Response[bytes]:  # type: ignore[type-ar
     return Response(b'{"accepted":1}', media_type="application/json")
 
 
+@get("/v1/threads")
+async def threads() -> Response[bytes]:
+    """The read API's baseline: the same GET (query and key ignored), a small JSON body."""
+    return Response(b'{"items":[],"next_cursor":null}', media_type="application/json")
+
+
 def create_app() -> Litestar:
-    return Litestar(route_handlers=[whatsapp], logging_config=None)
+    return Litestar(route_handlers=[whatsapp, threads], logging_config=None)

@@ -82,7 +82,8 @@ def _requests(port: int, count: int) -> list[bytes]:
     return requests
 
 
-def _server(name: str, app: str, port: int, workers: int) -> ManagedProcess:
+def uvicorn_server(name: str, app: str, port: int, workers: int) -> ManagedProcess:
+    """Every server a benchmark compares runs with exactly these uvicorn settings."""
     args = [
         sys.executable,
         "-m",
@@ -147,8 +148,8 @@ async def measure_gateway(
         )
         await create.wait()
         gateway_port, bare_port = free_port(), free_port()
-        gateway = _server("gateway", "ingest.app:create_app", gateway_port, workers)
-        bare = _server("bare", "bench.bare_app:create_app", bare_port, workers)
+        gateway = uvicorn_server("gateway", "ingest.app:create_app", gateway_port, workers)
+        bare = uvicorn_server("bare", "bench.bare_app:create_app", bare_port, workers)
         # Alternate the two servers and keep each one's best round: on a small shared
         # machine a single round is at the mercy of whatever else ran at that moment.
         gateway_rounds, bare_rounds = [], []

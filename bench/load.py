@@ -33,8 +33,12 @@ class LoadResult:
         return statistics.median(self.latencies) if self.latencies else float("nan")
 
 
-def build_request(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}"]
+def build_request(
+    host: str, port: int, path: str, body: bytes, headers: dict[str, str], *, method: str = "POST"
+) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
+    if body or method != "GET":
+        lines.append(f"Content-Length: {len(body)}")
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -61,7 +65,9 @@ async def run_load(
     warmup: float = 1.0,
 ) -> LoadResult:
     """Drive ``connections`` keep-alive connections for ``warmup + duration`` seconds,
-    cycling through ``requests``; only the last ``duration`` seconds are counted."""
+    cycling through ``requests``; only responses that arrive in the last ``duration`` seconds
+    are counted. Requests still in flight then are awaited (the server is idle when this
+    returns) but not counted: with a slow server they would inflate the throughput."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     measure_from = start + warmup
@@ -84,7 +90,7 @@ async def run_load(
                 sent = time.perf_counter()
                 status = await _read_response(reader)
                 elapsed = time.perf_counter() - sent
-                if loop.time() >= measure_from:
+                if measure_from <= loop.time() < stop_at:
                     counter += 1
                     latencies.append(elapsed)
                     if status >= 300:

@@ -23,6 +23,8 @@ class BenchStack:
     producer: AIOKafkaProducer
     client: AsyncMongoClient[dict[str, Any]]
     store: Store
+    #: The database server's process, whose CPU a benchmark may count.
+    database_pid: int
 
     async def fill(self, events: Iterable[AnyEvent]) -> None:
         """Put ``events`` on their topics, keyed as the gateway keys them."""
@@ -49,9 +51,10 @@ async def embedded_stack() -> AsyncIterator[BenchStack]:
         await producer.start()
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
         store = Store.open(client, settings.mongo_db)
+        assert mongo.process is not None
         try:
             await store.ensure_indexes()
-            yield BenchStack(settings, producer, client, store)
+            yield BenchStack(settings, producer, client, store, mongo.process.pid)
         finally:
             await producer.stop()
             await client.close()

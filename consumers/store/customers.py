@@ -93,10 +93,12 @@ class Customers:
         """The name of each of these customers (for lists that show who a thread is with)."""
         if not customer_ids:
             return {}
-        cursor = self._collection.find(
-            {"tenant_id": tenant_id, "_id": {"$in": customer_ids}}, {"name": 1}
-        )
-        return {doc["_id"]: doc.get("name") async for doc in cursor}
+        # By id alone (the primary key serves it on every planner); the tenant is checked on
+        # what comes back, so another tenant's customer is never named.
+        cursor = self._collection.find({"_id": {"$in": customer_ids}}, {"name": 1, "tenant_id": 1})
+        return {
+            doc["_id"]: doc.get("name") async for doc in cursor if doc["tenant_id"] == tenant_id
+        }
 
     async def insert(self, document: dict[str, Any]) -> None:
         """Store a new profile made whole by its caller (a person created on the dashboard)."""
