@@ -37,18 +37,6 @@ def figures(bookings: Iterable[dict[str, Any]], counted_statuses: set[str]) -> d
     }
 
 
-def empty(since: datetime) -> dict[str, Any]:
-    """The analytics of a customer with no bookings yet."""
-    return {
-        "total_bookings": 0,
-        "total_spent": [],
-        "lifetime_value": [],
-        "last_booking_at": None,
-        "last_contact_at": None,
-        "customer_since": since,
-    }
-
-
 def known_customers(bookings: Iterable[dict[str, Any]], customer_id: str) -> list[dict[str, Any]]:
     """Everyone the customer booked for, once each, in the order first booked; people without
     a profile are told apart by name."""

@@ -15,6 +15,7 @@ import structlog
 from consumers import analytics
 from consumers.linking import link_identifiers
 from consumers.profiles import identifiers_of, phone_changes
+from consumers.store.customers import new_profile
 from consumers.store.database import Store
 from contracts import Tenant
 from matchers.identity import Identifiers, Rule
@@ -92,25 +93,20 @@ class CustomerService:
 
     async def create(self, tenant: Tenant, changes: CustomerChanges) -> dict[str, Any]:
         values = changes.values
-        ids = self._identifiers(tenant, values)
+        ids, invalid = self._identifiers(tenant, values)
         await self._refuse_taken(tenant, ids, owner=None)
         customer_id = uuid.uuid4().hex
         now = datetime.now(UTC)
-        document: dict[str, Any] = {
+        document = {
+            **new_profile(tenant.id, source="dashboard", now=now),
             "_id": customer_id,
-            "tenant_id": tenant.id,
-            "source": "dashboard",
-            "created_at": now,
             "updated_at": now,
-            "customer_since": now,
             "name": (values.get("name") or "").strip() or None,
             "emails": list(ids.emails),
             "phone": ids.phone,
             "phone_key": ids.phone_key,
             "phone_changed_at": now if ids.phone else None,
-            "previous_phones": [],
-            "previous_phone_keys": [],
-            "unmatched_phones": _invalid_phone(values, ids),
+            "unmatched_phones": list(invalid),
             "channel_identities": [
                 {"channel": channel, "channel_user_id": user}
                 for channel, user in ids.channel_identities
@@ -121,11 +117,6 @@ class CustomerService:
             "company_name": values.get("company_name"),
             "tags": _tags(values.get("tags")),
             "notes": values.get("notes"),
-            "merged_into": None,
-            "revision": 0,
-            "bookings_revision": 0,
-            "analytics": analytics.empty(now),
-            "known_customers": [],
         }
         await self.store.customers.insert(document)
         await self.store.claims.claim_more(tenant.id, ids.claim_keys(), customer_id)
@@ -200,8 +191,11 @@ class CustomerService:
         log.info("customers_merged", survivor=survivor_id, merged=other_id)
         return await self.get(tenant, survivor_id)
 
-    def _identifiers(self, tenant: Tenant, values: dict[str, Any]) -> Identifiers:
-        ids, _ = identifiers_of(
+    def _identifiers(
+        self, tenant: Tenant, values: dict[str, Any]
+    ) -> tuple[Identifiers, tuple[str, ...]]:
+        """Normalised identifiers, and the phones given that are not valid numbers."""
+        return identifiers_of(
             external_id=values.get("external_id"),
             emails=values.get("emails") or [],
             phone=values.get("phone"),
@@ -211,7 +205,6 @@ class CustomerService:
                 for item in values.get("channel_identities") or []
             ],
         )
-        return ids
 
     async def _refuse_taken(self, tenant: Tenant, ids: Identifiers, owner: str | None) -> None:
         """An email or external id of another live customer cannot be given to this one.
@@ -249,7 +242,7 @@ class CustomerService:
                     value = (value or "").strip() or None
                 if value != profile.get(name):
                     updates[name] = value
-        ids = self._identifiers(tenant, values)
+        ids, invalid = self._identifiers(tenant, values)
         gained_emails: tuple[str, ...] = ()
         if "emails" in given:
             emails = list(ids.emails)
@@ -264,7 +257,7 @@ class CustomerService:
             tenant, Identifiers(external_id=external_id, emails=gained_emails), profile["_id"]
         )
         if "phone" in given:
-            updates.update(_phone_edit(profile, values.get("phone"), ids))
+            updates.update(_phone_edit(profile, ids, invalid))
         if "channel_identities" in given:
             identities = [
                 {"channel": channel, "channel_user_id": user}
@@ -339,9 +332,16 @@ def merged_profile(survivor: dict[str, Any], other: dict[str, Any]) -> dict[str,
     return updates
 
 
-def _phone_edit(profile: dict[str, Any], given: str | None, ids: Identifiers) -> dict[str, Any]:
-    """A phone set on the dashboard replaces the current one, which becomes a previous one."""
-    if not (given or "").strip():
+def _phone_edit(
+    profile: dict[str, Any], ids: Identifiers, invalid: tuple[str, ...]
+) -> dict[str, Any]:
+    """A phone set on the dashboard replaces the current one, which becomes a previous one;
+    one that is not a valid number is only kept, as unmatched."""
+    if invalid:
+        unmatched = list(profile.get("unmatched_phones") or [])
+        fresh = [phone for phone in invalid if phone not in unmatched]
+        return {"unmatched_phones": unmatched + fresh} if fresh else {}
+    if ids.phone is None or ids.phone_key is None:
         if not profile.get("phone_key"):
             return {}
         previous = list(profile.get("previous_phones") or [])
@@ -355,10 +355,6 @@ def _phone_edit(profile: dict[str, Any], given: str | None, ids: Identifiers) ->
             "previous_phones": previous,
             "previous_phone_keys": previous_keys,
         }
-    if ids.phone is None or ids.phone_key is None:
-        unmatched = list(profile.get("unmatched_phones") or [])
-        phone = (given or "").strip()
-        return {} if phone in unmatched else {"unmatched_phones": [*unmatched, phone]}
     return phone_changes(profile, ids.phone, ids.phone_key, datetime.now(UTC))
 
 
@@ -371,11 +367,6 @@ def _lost(profile: dict[str, Any], updates: dict[str, Any]) -> list[str]:
     if "external_id" in updates and profile.get("external_id"):
         lost.append(f"external:{profile['external_id']}")
     return lost
-
-
-def _invalid_phone(values: dict[str, Any], ids: Identifiers) -> list[str]:
-    phone = (values.get("phone") or "").strip()
-    return [phone] if phone and ids.phone is None else []
 
 
 def _tags(tags: list[str] | None) -> list[str]:

@@ -17,6 +17,7 @@ import structlog
 
 from consumers.store.database import Store
 from ingest import cursors
+from ingest.schemas.threads import Thread
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +97,13 @@ async def _page_as_of(
             placed.append(((at, thread["_id"]), thread))
     placed.sort(key=lambda item: item[0], reverse=True)
     return placed[:limit]
+
+
+async def thread_views(store: Store, tenant_id: str, threads: list[dict[str, Any]]) -> list[Thread]:
+    """Threads as the API gives them, each with its customer's name (one lookup for all)."""
+    linked = sorted({t["customer_id"] for t in threads if t.get("customer_id")})
+    names = await store.customers.names(tenant_id, linked)
+    return [Thread.from_document(t, names.get(t.get("customer_id") or "")) for t in threads]
 
 
 def _position(thread: dict[str, Any]) -> Position:

@@ -15,7 +15,8 @@ from pymongo.asynchronous.change_stream import AsyncChangeStream
 
 from consumers.store.database import Store
 from consumers.store.messages import COLLECTION as MESSAGES
-from ingest.schemas.threads import Message, Thread
+from ingest.inbox import thread_views
+from ingest.schemas.threads import Message
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +78,5 @@ async def _event(
         return None
     if document.get("last_message_at") is None:
         return None  # a thread is announced once its first message is in it
-    customer_id = document.get("customer_id")
-    names = await store.customers.names(tenant_id, [customer_id]) if customer_id else {}
-    data = Thread.from_document(document, names.get(customer_id or "")).model_dump_json()
-    return ServerSentEventMessage(data=data, event="thread", id=token)
+    (thread,) = await thread_views(store, tenant_id, [document])
+    return ServerSentEventMessage(data=thread.model_dump_json(), event="thread", id=token)

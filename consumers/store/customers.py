@@ -24,6 +24,35 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
+def new_profile(tenant_id: str, *, source: str, now: datetime) -> dict[str, Any]:
+    """A profile with no identifiers and no bookings yet; its creator fills in the rest."""
+    return {
+        "tenant_id": tenant_id,
+        "source": source,
+        "created_at": now,
+        "customer_since": now,
+        "emails": [],
+        "phone": None,
+        "previous_phones": [],
+        "previous_phone_keys": [],
+        "channel_identities": [],
+        "tags": [],
+        "notes": None,
+        "merged_into": None,
+        "revision": 0,
+        "bookings_revision": 0,
+        "analytics": {
+            "total_bookings": 0,
+            "total_spent": [],
+            "lifetime_value": [],
+            "last_booking_at": None,
+            "last_contact_at": None,
+            "customer_since": now,
+        },
+        "known_customers": [],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerQuery:
     """A search of the customer list: ``text`` matches part of the name, an email (or its
@@ -157,33 +186,7 @@ class Customers:
         """Create the profile unless a concurrent creator already did."""
         await self._collection.update_one(
             {"_id": customer_id},
-            {
-                "$setOnInsert": {
-                    "tenant_id": tenant_id,
-                    "source": source,
-                    "created_at": now,
-                    "customer_since": now,
-                    "emails": [],
-                    "phone": None,
-                    "previous_phones": [],
-                    "previous_phone_keys": [],
-                    "channel_identities": [],
-                    "tags": [],
-                    "notes": None,
-                    "merged_into": None,
-                    "revision": 0,
-                    "bookings_revision": 0,
-                    "analytics": {
-                        "total_bookings": 0,
-                        "total_spent": [],
-                        "lifetime_value": [],
-                        "last_booking_at": None,
-                        "last_contact_at": None,
-                        "customer_since": now,
-                    },
-                    "known_customers": [],
-                }
-            },
+            {"$setOnInsert": new_profile(tenant_id, source=source, now=now)},
             upsert=True,
         )
 

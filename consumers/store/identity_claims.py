@@ -63,12 +63,6 @@ class IdentityClaims:
             except DuplicateKeyError:
                 continue
 
-    async def owners(self, tenant_id: str, identifiers: list[str]) -> dict[str, str]:
-        """Which customer owns each of ``identifiers`` that is claimed."""
-        keys = {claim_key(tenant_id, identifier): identifier for identifier in identifiers}
-        cursor = self._collection.find({"_id": {"$in": list(keys)}}, {"customer_id": 1})
-        return {keys[doc["_id"]]: doc["customer_id"] async for doc in cursor}
-
     async def move(self, tenant_id: str, source: str, target: str) -> None:
         await self._collection.update_many(
             {"tenant_id": tenant_id, "customer_id": source}, {"$set": {"customer_id": target}}

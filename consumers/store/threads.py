@@ -213,26 +213,15 @@ class Threads:
         )
         return await cursor.to_list()
 
-    async def mark_read(self, tenant_id: str, thread: str, at: datetime) -> bool:
-        """Everything up to ``at`` has been read; False when there is no such thread.
+    async def mark_read(self, tenant_id: str, thread: str, at: datetime) -> None:
+        """Everything up to ``at`` has been read.
 
         The unread count follows from the summary recomputed after this (a summary computed
         before it carries an older revision and loses).
         """
-        result = await self._collection.update_one(
+        await self._collection.update_one(
             {"_id": thread, "tenant_id": tenant_id}, {"$max": {"last_read_at": at}}
         )
-        return result.matched_count == 1
-
-    async def of_customer(
-        self, tenant_id: str, customer_id: str, limit: int
-    ) -> list[dict[str, Any]]:
-        cursor = (
-            self._collection.find({"tenant_id": tenant_id, "customer_id": customer_id})
-            .sort([("last_message_at", -1), ("_id", -1)])
-            .limit(limit)
-        )
-        return await cursor.to_list()
 
     async def move_customer(self, tenant_id: str, source: str, target: str | None) -> int:
         """Relink every thread of ``source`` to ``target`` (None: unlinked)."""

@@ -7,13 +7,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from consumers.customers import (
-    ChangedConcurrently,
     CustomerChanges,
     CustomerError,
     CustomerNotFound,
     CustomerService,
     IdentifierTaken,
-    MergeRefused,
 )
 from consumers.store.customers import CustomerQuery
 from consumers.store.database import Store
@@ -54,8 +52,7 @@ def _as_api_error(error: CustomerError) -> ApiError:
                 "an email or external id belongs to another customer; merge them instead",
                 details={"taken_by": owners},
             )
-        case MergeRefused() | ChangedConcurrently():
-            return Conflict(str(error))
+    # MergeRefused, ChangedConcurrently: the request conflicts with the profiles as they are.
     return Conflict(str(error))
 
 

@@ -11,7 +11,7 @@ from consumers.messages import refresh_summary
 from consumers.store.database import Store
 from contracts import Channel, Tenant
 from ingest.errors import BadRequest, NotFound
-from ingest.inbox import ThreadFilters, list_threads
+from ingest.inbox import ThreadFilters, list_threads, thread_views
 from ingest.schemas.errors import errors
 from ingest.schemas.threads import Message, MessagePage, Thread, ThreadPage
 
@@ -26,11 +26,7 @@ async def thread_page(
     cursor: str | None,
 ) -> ThreadPage:
     found, next_cursor = await list_threads(store, tenant.id, filters, limit=limit, cursor=cursor)
-    names = await store.customers.names(
-        tenant.id, sorted({t["customer_id"] for t in found if t.get("customer_id")})
-    )
-    items = [Thread.from_document(t, names.get(t.get("customer_id") or "")) for t in found]
-    return ThreadPage(items=items, next_cursor=next_cursor)
+    return ThreadPage(items=await thread_views(store, tenant.id, found), next_cursor=next_cursor)
 
 
 class ThreadsApi(Controller):
@@ -64,12 +60,8 @@ class ThreadsApi(Controller):
         thread = await store.threads.get(tenant.id, thread_id)
         if thread is None:
             raise NotFound("thread not found")
-        names = (
-            await store.customers.names(tenant.id, [thread["customer_id"]])
-            if thread.get("customer_id")
-            else {}
-        )
-        return Thread.from_document(thread, names.get(thread.get("customer_id") or ""))
+        (view,) = await thread_views(store, tenant.id, [thread])
+        return view
 
     @get("/{thread_id:str}/messages", responses=errors(404))
     async def messages(
