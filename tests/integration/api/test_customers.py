@@ -322,3 +322,25 @@ async def test_communications_newest_first_and_paged(
     ]
     assert first["items"][0]["channel"] == "email"
     assert first["items"][0]["matched_by"] == "email"
+
+
+async def test_chained_merges_point_at_the_last_survivor(client: Client) -> None:
+    """B merged into A, then A into C: both B and A answer 404 with merged_into C."""
+    ids = []
+    for name in ("Al", "Bo", "Cy"):
+        created = await client.post(
+            "/v1/customers", json={"name": name, "emails": [f"{name}@x.com"]}, headers=ACME
+        )
+        ids.append(created.json()["id"])
+    a, b, c = ids
+    for survivor, other in ((a, b), (c, a)):
+        merged = await client.post(
+            f"/v1/customers/{survivor}/merge", json={"other_id": other}, headers=ACME
+        )
+        assert merged.status_code == 200, merged.text
+    for gone in (a, b):
+        response = await client.get(f"/v1/customers/{gone}", headers=ACME)
+        assert response.status_code == 404
+        assert response.json()["error"]["details"] == {"merged_into": c}
+    emails = (await client.get(f"/v1/customers/{c}", headers=ACME)).json()["emails"]
+    assert emails == ["cy@x.com", "al@x.com", "bo@x.com"]
