@@ -213,6 +213,7 @@ def _environment(settings: Settings) -> dict[str, str]:
         "THREADLINE_MONGO_URI": settings.mongo_uri,
         "THREADLINE_MONGO_DB": settings.mongo_db,
         "THREADLINE_TENANTS_FILE": str(TENANTS_FILE),
+        "THREADLINE_SPOOL_MAX_BYTES": "0",
         "THREADLINE_LOG_LEVEL": "warning",
         "PYTHONPATH": str(ROOT),
     }

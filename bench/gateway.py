@@ -135,6 +135,7 @@ async def measure_gateway(
             **os.environ,
             "THREADLINE_KAFKA_BOOTSTRAP": kafka.bootstrap,
             "THREADLINE_TENANTS_FILE": str(tenants),
+            "THREADLINE_SPOOL_DIR": str(workdir / "spool"),
             "THREADLINE_LOG_LEVEL": "warning",
             "PYTHONPATH": str(ROOT),
         }

@@ -149,6 +149,7 @@ async def _latency(
         "THREADLINE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "THREADLINE_MONGO_URI": settings.mongo_uri,
         "THREADLINE_TENANTS_FILE": str(workdir / "tenants.toml"),
+        "THREADLINE_SPOOL_DIR": str(workdir / "spool"),
         "THREADLINE_TOPIC_MESSAGES": settings.topic_messages,
         "THREADLINE_HTTP_PORT": str(port),
         "THREADLINE_LOG_LEVEL": "warning",

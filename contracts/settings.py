@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # How long a webhook waits for Kafka to acknowledge its events before answering 503.
     # Providers time out at 10-20 s; stay well below.
     publish_timeout: Seconds = timedelta(seconds=5)
+    # Where a webhook's records wait on local disk when Kafka does not take them within
+    # PUBLISH_TIMEOUT; one slot per gateway process. Put it on a persistent volume.
+    spool_dir: Path = Path("./.data/spool")
+    # Size limit of one process's spool (record keys and values); past it webhooks get 503.
+    # 0 turns the spool off: a webhook Kafka does not take is answered 503.
+    spool_max_bytes: Annotated[int, Field(ge=0)] = 1024 * MiB
     # Idempotent producers need broker support; the embedded broker has none.
     kafka_idempotence: bool = False
     # Small batching window: a few ms of linger lets concurrent webhooks share a request.

@@ -34,6 +34,8 @@ from ingest.routes.operations import Operations
 from ingest.routes.threads import ThreadsApi
 from ingest.routes.twilio import TwilioWebhooks
 from ingest.service import Ingestor
+from ingest.spool import Spool
+from ingest.spooler import Spooler
 
 log = structlog.get_logger(__name__)
 
@@ -71,9 +73,15 @@ def create_app(
             ReplayTokens.from_client(mongo, settings.mongo_db, settings.mailgun_max_age * 2),
             TokenCache(ttl=settings.mailgun_max_age.total_seconds() * 2),
         )
+        if settings.spool_max_bytes:
+            spool = Spool.claim(settings.spool_dir, settings.spool_max_bytes)
+            ingestor.spooler = Spooler(spool, kafka, directory=settings.spool_dir)
+            log.info("spool_claimed", path=str(spool.path), records=len(spool))
         if isinstance(kafka, KafkaPublisher):
             await kafka.start()
             await kafka.wait_connected(settings.publish_timeout.total_seconds())
+        if ingestor.spooler is not None:
+            ingestor.spooler.start()
         # Everything built so far lives as long as the process: keep the collector off it.
         gc.freeze()
         log.info("gateway_started", tenants=len(tenants.tenants))
@@ -81,6 +89,9 @@ def create_app(
             yield
         finally:
             indexing.cancel()
+            if ingestor.spooler is not None:
+                await ingestor.spooler.close(drain_within=settings.publish_timeout.total_seconds())
+                ingestor.spooler = None
             if isinstance(kafka, KafkaPublisher):
                 await kafka.close()
             await mongo.close()

@@ -11,6 +11,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -36,6 +37,26 @@ PUBLISH_LATENCY = Histogram(
     "Time from handing a request's records to the producer until Kafka acknowledged all.",
     ["channel"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+SPOOLED_RECORDS = Counter(
+    "threadline_spooled_records",
+    "Records written to the local spool because Kafka did not take them in time.",
+    ["channel"],
+)
+SPOOL_DEPTH = Gauge(
+    "threadline_spool_depth",
+    "Records waiting in the local spool for Kafka.",
+    multiprocess_mode="livesum",
+)
+SPOOL_BYTES = Gauge(
+    "threadline_spool_bytes",
+    "Bytes of record keys and values waiting in the local spool.",
+    multiprocess_mode="livesum",
+)
+SPOOL_OLDEST_AGE = Gauge(
+    "threadline_spool_oldest_age_seconds",
+    "Age of the oldest record waiting in the local spool; 0 when it is empty.",
+    multiprocess_mode="livemax",
 )
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -14,6 +14,7 @@ from ingest.channels.base import Headers, ParseContext, ParseError, ParseResult
 from ingest.errors import ServiceUnavailable
 from ingest.publisher import Publisher, PublishError
 from ingest.records import AnyEvent, Record, to_record
+from ingest.spooler import Spooler
 
 log = structlog.get_logger(__name__)
 
@@ -59,15 +60,24 @@ class Outcome:
 class Ingestor:
     """Turns authentic requests into acknowledged Kafka records."""
 
-    def __init__(self, publisher: Publisher, settings: Settings, tenants: TenantDirectory) -> None:
+    def __init__(
+        self,
+        publisher: Publisher,
+        settings: Settings,
+        tenants: TenantDirectory,
+        spooler: Spooler | None = None,
+    ) -> None:
         self.publisher = publisher
         self.settings = settings
         self.tenants = tenants
+        #: Where records wait when Kafka does not take them; None answers 503 instead.
+        self.spooler = spooler
 
     async def ingest(self, request: RawRequest, parse: Parser) -> Outcome:
         """Parse, publish every event, dead-letter what could not be normalised.
 
-        Raises ServiceUnavailable when Kafka does not acknowledge, so the provider retries.
+        Raises ServiceUnavailable when neither Kafka nor the spool takes the events, so the
+        provider retries.
         """
         context = ParseContext(tenants=self.tenants, received_at=request.received_at)
         try:
@@ -105,20 +115,37 @@ class Ingestor:
     async def publish(
         self, channel: str, events: Iterable[AnyEvent], correlation_id: str | None
     ) -> None:
-        """Publish ``events`` and wait for Kafka's acknowledgement of all of them."""
+        """Publish ``events``: return once Kafka acknowledged all of them, or the spool holds
+        them on disk."""
         records: list[Record] = [to_record(e, self.settings, correlation_id) for e in events]
         if not records:
+            return
+        if self.spooler is not None and self.spooler.backlog:
+            # Kafka may be back, but older records are still waiting: keep the order.
+            await self._spool(channel, records)
             return
         started = time.perf_counter()
         try:
             await self.publisher.publish(records)
         except PublishError as error:
-            metrics.PUBLISH_FAILURES.labels(channel).inc()
             log.warning("publish_failed", channel=channel, error=str(error))
-            raise ServiceUnavailable("the event log is unavailable; retry later") from error
+            await self._spool(channel, records, error)
+            return
         metrics.PUBLISH_LATENCY.labels(channel).observe(time.perf_counter() - started)
         for record in records:
             metrics.EVENTS_PUBLISHED.labels(channel, record.kind).inc()
+
+    async def _spool(
+        self, channel: str, records: list[Record], cause: PublishError | None = None
+    ) -> None:
+        try:
+            if self.spooler is None:
+                raise cause or PublishError("no spool")
+            await self.spooler.append(records, channel)
+        except PublishError as error:
+            metrics.PUBLISH_FAILURES.labels(channel).inc()
+            log.error("request_refused", channel=channel, error=str(error))
+            raise ServiceUnavailable("the event log is unavailable; retry later") from error
 
 
 def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +30,8 @@ def servers() -> Iterator[Servers]:
 
 
 @pytest.fixture
-async def settings(servers: Servers) -> Settings:
-    """Settings pointing at the real servers, with topics of this test's own."""
+async def settings(servers: Servers, tmp_path: Path) -> Settings:
+    """Settings pointing at the real servers, with topics and a spool of this test's own."""
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         kafka_bootstrap=servers.kafka_bootstrap,
@@ -44,6 +45,7 @@ async def settings(servers: Servers) -> Settings:
         topic_ingest_deadletter=f"ingest.deadletter.v1.{suffix}",
         topic_consumers_deadletter=f"consumers.deadletter.v1.{suffix}",
         topic_partitions=3,
+        spool_dir=tmp_path / "spool",
         log_format="console",
         log_level="warning",
     )

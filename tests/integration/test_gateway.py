@@ -270,8 +270,11 @@ async def test_health_ready_and_metrics(client: AsyncTestClient) -> None:  # typ
     assert "threadline_publish_latency_seconds_bucket" in text
 
 
-async def test_broker_down_answers_503_within_the_publish_timeout(settings: Settings) -> None:
-    """With Kafka unreachable, a valid webhook is answered 503 (not claimed) in bounded time."""
+async def test_broker_down_without_a_spool_answers_503_within_the_publish_timeout(
+    settings: Settings,
+) -> None:
+    """With Kafka unreachable and the spool off, a valid webhook is answered 503 (not claimed)
+    in bounded time."""
     from datetime import timedelta
 
     from devstack import free_port
@@ -280,6 +283,7 @@ async def test_broker_down_answers_503_within_the_publish_timeout(settings: Sett
         update={
             "kafka_bootstrap": f"127.0.0.1:{free_port()}",
             "publish_timeout": timedelta(seconds=1),
+            "spool_max_bytes": 0,
         }
     )
     app = create_app(down, tenants=load_tenants(FIXTURES / "tenants.toml"))

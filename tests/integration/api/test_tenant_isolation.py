@@ -40,6 +40,7 @@ def v1_routes() -> list[tuple[str, str]]:
         mongo_uri="mongodb://127.0.0.1:9",
         tenants_file=FIXTURES / "tenants.toml",
         public_base_url="https://gateway.example.com",
+        spool_max_bytes=0,
     )
     routes = []
     for route in create_app(settings).routes:

@@ -2,7 +2,6 @@
 
 import base64
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -11,26 +10,9 @@ from contracts import Settings, TenantDirectory
 from ingest.channels import whatsapp
 from ingest.channels.base import Headers, ParseContext, ParseResult
 from ingest.errors import ServiceUnavailable
-from ingest.publisher import PublishError
-from ingest.records import Record
 from ingest.service import Ingestor, RawRequest
+from tests.fakes import MemoryPublisher
 from tests.signing import whatsapp_text_payload
-
-
-class MemoryPublisher:
-    """Keeps what it is given; fails on demand, as an unreachable broker would."""
-
-    def __init__(self, *, fail: bool = False) -> None:
-        self.records: list[Record] = []
-        self.fail = fail
-
-    async def publish(self, records: Sequence[Record]) -> None:
-        if self.fail:
-            raise PublishError("broker unreachable")
-        self.records.extend(records)
-
-    async def ping(self) -> bool:
-        return not self.fail
 
 
 def make_request(*, body: bytes) -> RawRequest:
