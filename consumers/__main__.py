@@ -1,4 +1,5 @@
-"""``python -m consumers {bookings,messages,statuses,all}``: consumer-group workers."""
+"""``python -m consumers {bookings,messages,statuses,all}``: consumer-group workers;
+``python -m consumers replay-deadletter``: put dead letters back on their topics."""
 
 import argparse
 import asyncio
@@ -6,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from consumers.deadletters import add_replay_arguments, replay_consumer_deadletters
 from consumers.service import GROUPS, resources, runners
 from contracts import get_settings, load_tenants
 from contracts.logs import configure_logging
@@ -23,7 +25,25 @@ async def serve(names: list[str]) -> None:
         await asyncio.gather(*(runner.run(stop) for runner in runners(names, res)))
 
 
+async def replay(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    configure_logging(settings)
+    summary = await replay_consumer_deadletters(
+        settings, reason=args.reason, since=args.since, dry_run=args.dry_run
+    )
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["replay-deadletter"]:
+        replaying = argparse.ArgumentParser(
+            prog="python -m consumers replay-deadletter",
+            description="Publish the consumers' dead letters back to the topics they came from.",
+        )
+        add_replay_arguments(replaying)
+        return asyncio.run(replay(replaying.parse_args(argv[1:])))
     parser = argparse.ArgumentParser(prog="python -m consumers", description=__doc__)
     parser.add_argument("worker", choices=[*GROUPS, "all"])
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""``python -m ingest``: serve the gateway; ``python -m ingest create-topics``: make the topics."""
+"""``python -m ingest``: serve the gateway; ``create-topics``: make the topics;
+``replay-deadletter``: re-run dead-lettered webhooks through the current parsers."""
 
 import argparse
 import asyncio
@@ -9,7 +10,11 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from contracts import get_settings
+from consumers.deadletters import add_replay_arguments
+from contracts import Settings, get_settings, load_tenants
+from contracts.logs import configure_logging
+from ingest.deadletters import replay_ingest_deadletters
+from ingest.publisher import KafkaPublisher, PublishError
 from ingest.topics import create_topics
 
 
@@ -31,16 +36,49 @@ def serve() -> None:
     )
 
 
+async def replay(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(settings)
+    publisher = KafkaPublisher(settings)
+    await publisher.start()
+    try:
+        if not await publisher.wait_connected(30):
+            print(f"Kafka at {settings.kafka_bootstrap} is unreachable", file=sys.stderr)
+            return 1
+        summary = await replay_ingest_deadletters(
+            settings,
+            load_tenants(settings.tenants_file),
+            publisher,
+            reason=args.reason,
+            since=args.since,
+            dry_run=args.dry_run,
+        )
+    except PublishError as error:
+        print(f"stopped: {error}; run it again, replaying twice is harmless", file=sys.stderr)
+        return 1
+    finally:
+        await publisher.close()
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve the gateway (the default)")
     commands.add_parser("create-topics", help="create every topic if missing")
+    add_replay_arguments(
+        commands.add_parser(
+            "replay-deadletter",
+            help="re-run dead-lettered webhooks through the current parsers and tenants file",
+        )
+    )
     args = parser.parse_args(argv)
     if args.command == "create-topics":
         created = asyncio.run(create_topics(get_settings()))
         print("created: " + (", ".join(created) if created else "nothing (all exist)"))
         return 0
+    if args.command == "replay-deadletter":
+        return asyncio.run(replay(get_settings(), args))
     serve()
     return 0
 

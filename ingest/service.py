@@ -2,7 +2,7 @@
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,15 +10,13 @@ import structlog
 
 from contracts import IngestDeadLetter, Settings, TenantDirectory, dead_letter_id
 from ingest import metrics
-from ingest.channels.base import Headers, ParseContext, ParseError, ParseResult
+from ingest.channels.base import Headers, ParseContext, ParseError, Parser, ParseResult
 from ingest.errors import ServiceUnavailable
 from ingest.publisher import Publisher, PublishError
 from ingest.records import AnyEvent, Record, to_record
 from ingest.spooler import Spooler
 
 log = structlog.get_logger(__name__)
-
-Parser = Callable[[bytes, Headers, ParseContext], ParseResult]
 
 #: Headers kept with a dead-lettered request: what the parsers read, never credentials.
 _KEPT_HEADERS = (

@@ -4,7 +4,7 @@ Adapters are pure: ``verify`` and ``parse`` take the raw request bytes and its h
 lower case) and do no I/O, so they are tested against recorded provider payloads.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,3 +44,7 @@ class ParseError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+#: An adapter's ``parse``: pure, from the request's bytes and headers to its events.
+Parser = Callable[[bytes, Headers, ParseContext], ParseResult]

@@ -8,9 +8,10 @@ from litestar import Request
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from ingest import metrics
+from ingest.channels.base import Parser
 from ingest.correlation import current_correlation_id
 from ingest.errors import Unauthorized
-from ingest.service import Ingestor, Outcome, Parser, RawRequest
+from ingest.service import Ingestor, Outcome, RawRequest
 
 log = structlog.get_logger(__name__)
 

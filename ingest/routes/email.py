@@ -8,9 +8,10 @@ from litestar.di import NamedDependency
 
 from contracts import Channel, Provider
 from ingest.channels import email, mailgun, postmark, sendgrid
+from ingest.channels.base import Parser
 from ingest.replay import ReplayGuard
 from ingest.routes.common import ingest, read_request, refuse
-from ingest.service import Ingestor, Parser
+from ingest.service import Ingestor
 
 
 class EmailWebhooks(Controller):

@@ -6,16 +6,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 
 from contracts import Channel, Provider
-from ingest.channels import instagram, messenger, meta, whatsapp
+from ingest.channels import meta
+from ingest.channels.parsers import PARSERS
 from ingest.errors import Forbidden
 from ingest.routes.common import ingest, read_request, refuse
-from ingest.service import Ingestor, Parser, RawRequest
-
-_PARSERS: dict[str, Parser] = {
-    Channel.WHATSAPP: whatsapp.parse,
-    Channel.INSTAGRAM: instagram.parse,
-    Channel.MESSENGER: messenger.parse,
-}
+from ingest.service import Ingestor, RawRequest
 
 
 class MetaWebhooks(Controller):
@@ -63,5 +58,5 @@ async def _receive(
     app = ingestor.tenants.config.meta
     if app is None or not meta.verify(raw.body, raw.headers, app.app_secret.get_secret_value()):
         raise refuse(raw, "missing or invalid X-Hub-Signature-256")
-    outcome = await ingest(ingestor, raw, _PARSERS[channel])
+    outcome = await ingest(ingestor, raw, PARSERS[channel, Provider.META])
     return Response({"accepted": outcome.events}, status_code=200)

@@ -15,7 +15,7 @@ from contracts import Settings
 from ingest.records import to_record
 from tests.factories import booking_event, message_event
 from tests.integration.conftest import eventually
-from tests.integration.faults.processes import start_consumer
+from tests.integration.processes import start_consumer
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

@@ -17,7 +17,7 @@ from devstack import EmbeddedKafka, ManagedProcess, free_port
 from contracts import Settings
 from ingest.topics import create_topics
 from tests.integration.conftest import TopicReader, eventually
-from tests.integration.faults.processes import metric, start_gateway
+from tests.integration.processes import metric, start_gateway
 from tests.signing import meta_signature, whatsapp_text_payload
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
