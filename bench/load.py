@@ -43,7 +43,7 @@ def build_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -88,7 +88,7 @@ async def run_load(
                 writer.write(requests[index % len(requests)])
                 index += connections
                 sent = time.perf_counter()
-                status = await _read_response(reader)
+                status = await read_response(reader)
                 elapsed = time.perf_counter() - sent
                 if measure_from <= loop.time() < stop_at:
                     counter += 1

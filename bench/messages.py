@@ -5,8 +5,9 @@ customers already, drained by the messages worker (threads, matching, summaries)
 from its first record to its last; the baseline inserts the same number of message documents
 into the same database in bulk, in the same run.
 
-Latency: signed webhooks posted to a running gateway at a steady rate while the worker runs;
-for each, the time from the POST to the message being stored.
+Latency: signed webhooks posted at a steady rate, over 16 connections, to a ``python -m ingest``
+process, stored by a ``python -m consumers messages`` process; for each, the time from the POST
+to the message being stored (both clocks are this machine's).
 """
 
 import asyncio
@@ -20,16 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from devstack import ManagedProcess, free_port, wait_for_port
 
-from bench.load import build_request
+from bench.load import build_request, read_response
 from bench.stack import BenchStack, embedded_stack
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
 from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
 from consumers.store.database import Store
-from contracts import MessageEvent, Settings, parse_tenants
+from contracts import MessageEvent, parse_tenants
 from tests.factories import booking_event, message_event
 from tests.signing import META_APP_SECRET, meta_signature, whatsapp_text_payload
 
@@ -45,6 +45,7 @@ default_region = "GB"
 whatsapp_phone_number_ids = ["106540352242922"]
 """
 ROOT = Path(__file__).resolve().parents[1]
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass(frozen=True)
@@ -52,29 +53,45 @@ class MessageFigures:
     events: int
     consumer_seconds: float
     baseline_seconds: float
-    rate: float
-    latencies: list[float]
 
     def as_dict(self) -> dict[str, Any]:
         consumer_rate = self.events / self.consumer_seconds
         baseline_rate = self.events / self.baseline_seconds
-        ordered = sorted(self.latencies)
-
-        def pct(q: float) -> float:
-            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
-
         return {
             "events": self.events,
             "consumer_events_per_second": round(consumer_rate, 1),
             "bulk_inserts_per_second": round(baseline_rate, 1),
             "ratio": round(consumer_rate / baseline_rate, 4),
-            "end_to_end": {
-                "rate_per_second": self.rate,
-                "messages": len(ordered),
-                "p50_ms": pct(0.5),
-                "p95_ms": pct(0.95),
-                "p99_ms": pct(0.99),
-            },
+        }
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Webhook-to-stored times at a steady offered rate."""
+
+    rate: float
+    sent: int
+    sent_per_second: float
+    refused: int
+    latencies: list[float]
+
+    def as_dict(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+
+        def pct(q: float) -> float | None:
+            if not ordered:
+                return None
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+        return {
+            "rate_per_second": self.rate,
+            "sent": self.sent,
+            "sent_per_second": self.sent_per_second,
+            "refused": self.refused,
+            "stored": len(ordered),
+            "p50_ms": pct(0.5),
+            "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99),
         }
 
 
@@ -138,9 +155,10 @@ async def _throughput(
     return len(events), consumer_seconds, time.perf_counter() - started
 
 
-async def _latency(
-    settings: Settings, store: Store, producer: AIOKafkaProducer, rate: float, seconds: float
-) -> list[float]:
+async def _latency(stack: BenchStack, rate: float, seconds: float) -> Latency:
+    """Signed webhooks at ``rate`` per second for ``seconds`` to a gateway process, stored by
+    a ``python -m consumers messages`` process: POST-to-stored time of each message."""
+    settings, store = stack.settings, stack.store
     workdir = Path(tempfile.mkdtemp(prefix="threadline-bench-"))
     (workdir / "tenants.toml").write_text(TENANTS)
     port = free_port()
@@ -148,6 +166,7 @@ async def _latency(
         **os.environ,
         "THREADLINE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "THREADLINE_MONGO_URI": settings.mongo_uri,
+        "THREADLINE_MONGO_DB": settings.mongo_db,
         "THREADLINE_TENANTS_FILE": str(workdir / "tenants.toml"),
         "THREADLINE_SPOOL_DIR": str(workdir / "spool"),
         "THREADLINE_TOPIC_MESSAGES": settings.topic_messages,
@@ -156,92 +175,90 @@ async def _latency(
         "PYTHONPATH": str(ROOT),
     }
     gateway = ManagedProcess("gateway", [sys.executable, "-m", "ingest"])
+    consumer = ManagedProcess("consumers", [sys.executable, "-m", "consumers", "messages"])
     gateway.start(env=env)
-    handler = MessagesHandler(store, parse_tenants(TENANTS, environ={}))
-    worker: Worker[MessageEvent] = Worker(
-        "messages",
-        settings.topic_messages,
-        decode_json_model(MessageEvent),
-        handler.handle,
-        handler.handle_batch,
-    )
-    runner = ConsumerRunner(worker, settings, DeadLetters(producer, settings, "l"), group_id="l")
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
+    consumer.start(env=env)
     sent: dict[str, datetime] = {}
     try:
         assert gateway.process is not None
         wait_for_port(port, timeout=30, process=gateway.process)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        loop = asyncio.get_running_loop()
+        pool = await _connections(port, 16)
         # Warm up: one message all the way through, so the worker has joined its group.
-        warm = whatsapp_text_payload(wamid_prefix=f"wamid.WARM.{uuid.uuid4().hex[:6]}")
-        writer.write(
-            build_request(
-                "127.0.0.1",
-                port,
-                "/webhooks/whatsapp",
-                warm,
-                {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(warm)},
-            )
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
-        await reader.readexactly(int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0]))
-        warm_deadline = loop.time() + 60
-        while (  # noqa: ASYNC110 - the database is the only place the arrival shows
-            await store.database["messages"].count_documents(
-                {"provider_message_id": {"$regex": "^wamid.WARM"}}
-            )
-            == 0
-            and loop.time() < warm_deadline
-        ):
-            await asyncio.sleep(0.2)
-        writer.close()
-        # A fresh connection: the server closes idle keep-alive connections.
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await _post(pool, port, f"wamid.WARM.{uuid.uuid4().hex[:6]}", "447911200000")
+        await _stored(store, ["wamid.WARM"], prefix=True, within=60)
+
+        loop = asyncio.get_running_loop()
         count = int(rate * seconds)
         start = loop.time()
+        posts = []
         for index in range(count):
             await asyncio.sleep(max(0.0, start + index / rate - loop.time()))
             wamid = f"wamid.L{index}.{uuid.uuid4().hex[:6]}"
-            body = whatsapp_text_payload(wamid_prefix=wamid, wa_id=f"4479112{index % 97:05d}")
-            request = build_request(
-                "127.0.0.1",
-                port,
-                "/webhooks/whatsapp",
-                body,
-                {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body)},
-            )
             sent[f"{wamid}.0.0"] = datetime.now(UTC)
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-        writer.close()
-        messages = store.database["messages"]
-        deadline = loop.time() + 60
-        # The database is the only place the arrival shows; poll it.
-        while (  # noqa: ASYNC110
-            await messages.count_documents({"provider_message_id": {"$in": list(sent)}}) < len(sent)
-            and loop.time() < deadline
-        ):
-            await asyncio.sleep(0.5)
-        stored = await messages.find(
-            {"provider_message_id": {"$in": list(sent)}}, {"provider_message_id": 1, "stored_at": 1}
-        ).to_list()
+            posts.append(asyncio.create_task(_post(pool, port, wamid, f"4479112{index % 97:05d}")))
+        statuses = await asyncio.gather(*posts)
+        sending = loop.time() - start
+        stored = await _stored(store, list(sent), within=max(120.0, seconds * 20))
     finally:
-        stop.set()
-        await task
+        consumer.stop()
         gateway.stop()
-    return [(doc["stored_at"] - sent[doc["provider_message_id"]]).total_seconds() for doc in stored]
+    latencies = [(at - sent[mid]).total_seconds() for mid, at in stored.items()]
+    return Latency(
+        rate=rate,
+        sent=count,
+        sent_per_second=round(count / sending, 1),
+        refused=sum(1 for status in statuses if status != 200),
+        latencies=latencies,
+    )
 
 
-async def measure_messages(
-    *, participants: int = 150, per_participant: int = 4, rate: float = 10.0, seconds: float = 10.0
-) -> MessageFigures:
+async def _connections(port: int, size: int) -> asyncio.Queue[Connection]:
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(size):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    return pool
+
+
+async def _post(pool: asyncio.Queue[Connection], port: int, wamid: str, wa_id: str) -> int:
+    body = whatsapp_text_payload(wamid_prefix=wamid, wa_id=wa_id)
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body)}
+    reader, writer = await pool.get()
+    try:
+        writer.write(build_request("127.0.0.1", port, "/webhooks/whatsapp", body, headers))
+        return await read_response(reader)
+    finally:
+        pool.put_nowait((reader, writer))
+
+
+async def _stored(
+    store: Store, ids: list[str], *, within: float, prefix: bool = False
+) -> dict[str, datetime]:
+    """When each message was stored, once all are (or ``within`` seconds have passed)."""
+    messages = store.database["messages"]
+    query: dict[str, Any] = (
+        {"provider_message_id": {"$regex": "^" + ids[0]}}
+        if prefix
+        else {"provider_message_id": {"$in": ids}}
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    # The database is the only place the arrival shows; poll it.
+    while (  # noqa: ASYNC110
+        await messages.count_documents(query) < len(ids) and loop.time() < deadline
+    ):
+        await asyncio.sleep(0.5)
+    found = await messages.find(query, {"provider_message_id": 1, "stored_at": 1}).to_list()
+    return {doc["provider_message_id"]: doc["stored_at"] for doc in found}
+
+
+async def measure_latency(*, rate: float = 500.0, seconds: float = 10.0) -> Latency:
+    async with embedded_stack() as stack:
+        return await _latency(stack, rate, seconds)
+
+
+async def measure_messages(*, participants: int = 150, per_participant: int = 4) -> MessageFigures:
     async with embedded_stack() as stack:
         events, consumer_seconds, baseline_seconds = await _throughput(
             stack, participants, per_participant
         )
-        latencies = await _latency(stack.settings, stack.store, stack.producer, rate, seconds)
-    return MessageFigures(events, consumer_seconds, baseline_seconds, rate, latencies)
+    return MessageFigures(events, consumer_seconds, baseline_seconds)
