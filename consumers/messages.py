@@ -4,6 +4,7 @@ A poll's events are handled together: threads are found once per participant, me
 inserted in one bulk write, and each touched thread's summary is recomputed once.
 """
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ class MessagesHandler:
         # Within a poll, a thread's unlinked messages without references match alike.
         unmatched: dict[str, Resolution] = {}
         documents: list[dict[str, Any]] = []
+        existing = await self._existing_threads(events)
         for event in events:
             tenant = tenants[event.tenant_id]
             if event.content.deleted:
@@ -53,14 +55,17 @@ class MessagesHandler:
             cache_key = (tenant.id, str(event.channel), tuple(keys))
             thread = threads.get(cache_key)
             if thread is None:
-                thread = await self.store.threads.find_or_create(
-                    tenant.id,
-                    event.channel,
-                    keys,
-                    event.participant.model_dump(exclude_none=True),
-                    event.business.channel_account_id,
-                    now,
-                )
+                channel = str(event.channel)
+                thread = _oldest(existing.get((tenant.id, channel, key)) for key in keys)
+                if thread is None or not set(keys) <= set(thread["participant_keys"]):
+                    thread = await self.store.threads.find_or_create(
+                        tenant.id,
+                        event.channel,
+                        keys,
+                        event.participant.model_dump(exclude_none=True),
+                        event.business.channel_account_id,
+                        now,
+                    )
                 fresh = event.participant.model_dump(exclude_none=True)
                 known = thread.get("participant") or {}
                 if event.direction is Direction.INBOUND and any(
@@ -76,14 +81,28 @@ class MessagesHandler:
         for document in documents:
             if document["_id"] in inserted and document["direction"] == "outbound":
                 await apply_pending(self.store, document)
-        for thread in {t["_id"]: t for t in threads.values()}.values():
-            await refresh_summary(self.store, thread["_id"])
+        await refresh_summaries(self.store, {t["_id"] for t in threads.values()})
         for document in documents:
             if document.get("customer_id"):
                 await self.store.customers.touch_contact(
                     document["customer_id"], document["occurred_at"]
                 )
         log.info("messages_handled", events=len(events), inserted=len(inserted))
+
+    async def _existing_threads(
+        self, events: list[MessageEvent]
+    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+        """The existing threads of a poll's participants, by (tenant, channel, key)."""
+        keys: dict[tuple[str, str], set[str]] = {}
+        for event in events:
+            keys.setdefault((event.tenant_id, str(event.channel)), set()).update(
+                participant_keys(event.channel, event.participant)
+            )
+        known: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for (tenant_id, channel), wanted in keys.items():
+            found = await self.store.threads.by_keys(tenant_id, channel, sorted(wanted))
+            known.update({(tenant_id, channel, key): t for key, t in found.items()})
+        return known
 
     def _tenant(self, tenant_id: str) -> Tenant:
         tenant = self.tenants.get(tenant_id)
@@ -147,11 +166,22 @@ class MessagesHandler:
         }
 
 
-async def refresh_summary(store: Store, thread_id: str) -> None:
-    """Recompute the thread's summary from its messages; a later recomputation wins."""
-    revision, last_read_at = await store.threads.next_summary_revision(thread_id)
-    summary = await store.messages.summary(thread_id, last_read_at)
-    await store.threads.set_summary(thread_id, revision, summary)
+def _oldest(threads: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The thread created first, as ``find_or_create`` would pick it."""
+    found = [thread for thread in threads if thread is not None]
+    return min(found, key=lambda thread: thread["created_at"]) if found else None
+
+
+async def refresh_summaries(store: Store, thread_ids: Iterable[str]) -> None:
+    """Recompute the threads' summaries from their messages; a later recomputation wins."""
+    threads = sorted(set(thread_ids))
+    if not threads:
+        return
+    revisions = await store.threads.next_summary_revisions(threads)
+    summaries = await store.messages.summaries({t: read for t, (_, read) in revisions.items()})
+    await store.threads.set_summaries(
+        [(thread, revision, summaries[thread]) for thread, (revision, _) in revisions.items()]
+    )
 
 
 def preview(event: MessageEvent) -> str:

@@ -55,22 +55,59 @@ class Messages:
             return ids - failed
         return ids
 
-    async def summary(self, thread: str, last_read_at: datetime | None) -> dict[str, Any]:
-        """The thread's summary, computed from its stored messages."""
-        count = await self._collection.count_documents({"thread_id": thread})
-        unread_query: dict[str, Any] = {"thread_id": thread, "direction": "inbound"}
-        if last_read_at is not None:
-            unread_query["occurred_at"] = {"$gt": last_read_at}
-        unread = await self._collection.count_documents(unread_query)
-        last = await self._collection.find_one(
-            {"thread_id": thread}, sort=[("occurred_at", -1), ("_id", -1)]
-        )
-        return {
-            "message_count": count,
-            "unread_count": unread,
-            "last_message_at": last["occurred_at"] if last else None,
-            "last_message": _last_message(last) if last else None,
-        }
+    async def summaries(
+        self, last_read_at: dict[str, datetime | None]
+    ) -> dict[str, dict[str, Any]]:
+        """Each thread's summary, computed from its stored messages: one aggregation for all
+        of them, and one more for the unread counts of threads read before."""
+        threads = list(last_read_at)
+        grouped = await (
+            await self._collection.aggregate(
+                [
+                    {"$match": {"thread_id": {"$in": threads}}},
+                    {"$sort": {"thread_id": 1, "occurred_at": -1, "_id": -1}},
+                    {
+                        "$group": {
+                            "_id": "$thread_id",
+                            "count": {"$sum": 1},
+                            "inbound": {
+                                "$sum": {"$cond": [{"$eq": ["$direction", "inbound"]}, 1, 0]}
+                            },
+                            "last": {"$first": "$$ROOT"},
+                        }
+                    },
+                ]
+            )
+        ).to_list()
+        unread = {group["_id"]: group["inbound"] for group in grouped}
+        read_before = {t: at for t, at in last_read_at.items() if at is not None and t in unread}
+        if read_before:
+            branches = [
+                {"thread_id": thread, "direction": "inbound", "occurred_at": {"$gt": at}}
+                for thread, at in read_before.items()
+            ]
+            counted = await (
+                await self._collection.aggregate(
+                    [
+                        {"$match": {"$or": branches}},
+                        {"$group": {"_id": "$thread_id", "unread": {"$sum": 1}}},
+                    ]
+                )
+            ).to_list()
+            unread.update(dict.fromkeys(read_before, 0))
+            unread.update({group["_id"]: group["unread"] for group in counted})
+        by_thread = {group["_id"]: group for group in grouped}
+        summaries: dict[str, dict[str, Any]] = {}
+        for thread in threads:
+            group = by_thread.get(thread)
+            last = group["last"] if group else None
+            summaries[thread] = {
+                "message_count": group["count"] if group else 0,
+                "unread_count": unread.get(thread, 0),
+                "last_message_at": last["occurred_at"] if last else None,
+                "last_message": _last_message(last) if last else None,
+            }
+        return summaries
 
     async def apply_status(
         self,

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -36,6 +36,20 @@ class Threads:
             [("tenant_id", 1), ("channel", 1), ("last_message_at", -1), ("_id", -1)]
         )
         await self._collection.create_index([("tenant_id", 1), ("summary_at", 1)])
+
+    async def by_keys(
+        self, tenant_id: str, channel: str, keys: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """For each key, the oldest thread that has it: one query for a whole poll."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor = self._collection.find(
+            {"tenant_id": tenant_id, "channel": channel, "participant_keys": {"$in": keys}},
+            sort=[("created_at", 1)],
+        )
+        async for thread in cursor:
+            for key in thread["participant_keys"]:
+                found.setdefault(key, thread)
+        return found
 
     async def find_or_create(
         self,
@@ -135,30 +149,45 @@ class Threads:
     async def get(self, tenant_id: str, thread: str) -> dict[str, Any] | None:
         return await self._collection.find_one({"_id": thread, "tenant_id": tenant_id})
 
-    async def next_summary_revision(self, thread: str) -> tuple[int, datetime | None]:
-        """Count a change to the thread's messages; returns the revision and when it was last
-        read, which the summary computed after it needs."""
-        doc = await self._collection.find_one_and_update(
-            {"_id": thread},
-            {"$inc": {"summary_revision": 1}},
-            projection={"summary_revision": 1, "last_read_at": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
-            return 0, None
-        return int(doc["summary_revision"]), doc.get("last_read_at")
+    async def next_summary_revisions(
+        self, threads: list[str]
+    ) -> dict[str, tuple[int, datetime | None]]:
+        """Count a change to each thread's messages; returns each existing thread's revision
+        and when it was last read, which the summary computed after it needs.
 
-    async def set_summary(self, thread: str, revision: int, summary: dict[str, Any]) -> None:
-        """Store a summary computed at ``revision`` unless a later one is stored."""
-        await self._collection.update_one(
-            {
-                "_id": thread,
-                "$or": [
-                    {"summary_written": {"$lt": revision}},
-                    {"summary_written": {"$exists": False}},
-                ],
-            },
-            {"$set": {**summary, "summary_written": revision, "summary_at": datetime.now(UTC)}},
+        A revision read here may already include another worker's later increment; that is
+        safe, because the summary is computed after this read, so it sees that worker's
+        messages too.
+        """
+        await self._collection.update_many(
+            {"_id": {"$in": threads}}, {"$inc": {"summary_revision": 1}}
+        )
+        found = self._collection.find(
+            {"_id": {"$in": threads}}, {"summary_revision": 1, "last_read_at": 1}
+        )
+        return {
+            doc["_id"]: (int(doc["summary_revision"]), doc.get("last_read_at"))
+            async for doc in found
+        }
+
+    async def set_summaries(self, summaries: list[tuple[str, int, dict[str, Any]]]) -> None:
+        """Store each (thread, revision, summary) unless a later revision's is stored."""
+        now = datetime.now(UTC)
+        await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {
+                        "_id": thread,
+                        "$or": [
+                            {"summary_written": {"$lt": revision}},
+                            {"summary_written": {"$exists": False}},
+                        ],
+                    },
+                    {"$set": {**summary, "summary_written": revision, "summary_at": now}},
+                )
+                for thread, revision, summary in summaries
+            ],
+            ordered=False,
         )
 
     async def page(

@@ -7,7 +7,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from consumers.messages import refresh_summary
+from consumers.messages import refresh_summaries
 from consumers.store.database import Store
 from contracts import Channel, Tenant
 from ingest.errors import BadRequest, NotFound
@@ -130,4 +130,4 @@ class ThreadsApi(Controller):
         now = datetime.now(UTC)
         at = max(now, thread.get("last_message_at") or now)
         await store.threads.mark_read(tenant.id, thread_id, at)
-        await refresh_summary(store, thread_id)
+        await refresh_summaries(store, [thread_id])
