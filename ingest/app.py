@@ -75,7 +75,7 @@ def create_app(
         )
         if settings.spool_max_bytes:
             spool = Spool.claim(settings.spool_dir, settings.spool_max_bytes)
-            ingestor.spooler = Spooler(spool, kafka, directory=settings.spool_dir)
+            ingestor.spooler = Spooler(spool, kafka, settings)
             log.info("spool_claimed", path=str(spool.path), records=len(spool))
         if isinstance(kafka, KafkaPublisher):
             await kafka.start()

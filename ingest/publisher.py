@@ -7,7 +7,12 @@ from typing import Protocol, runtime_checkable
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 
 from contracts import Settings
 from ingest.records import Record
@@ -17,6 +22,15 @@ log = structlog.get_logger(__name__)
 
 class PublishError(Exception):
     """Kafka did not acknowledge every record in time; the caller must not claim success."""
+
+
+class RecordsRefused(PublishError):
+    """Kafka will never take these records as they are (too large for the topic or broker):
+    waiting or retrying cannot help, so they must not be spooled."""
+
+
+#: Refusals no retry cures.
+_PERMANENT = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
 
 
 @runtime_checkable
@@ -103,6 +117,8 @@ class KafkaPublisher:
                 await self._send_all(producer, records)
         except TimeoutError as error:
             raise PublishError(f"Kafka did not acknowledge within {self._timeout}s") from error
+        except _PERMANENT as error:
+            raise RecordsRefused(f"Kafka refuses the records: {error!r}") from error
         except KafkaError as error:
             raise PublishError(f"Kafka refused the records: {error}") from error
 

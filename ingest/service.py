@@ -12,7 +12,7 @@ from contracts import IngestDeadLetter, Settings, TenantDirectory, dead_letter_i
 from ingest import metrics
 from ingest.channels.base import Headers, ParseContext, ParseError, Parser, ParseResult
 from ingest.errors import ServiceUnavailable
-from ingest.publisher import Publisher, PublishError
+from ingest.publisher import Publisher, PublishError, RecordsRefused
 from ingest.records import AnyEvent, Record, to_record
 from ingest.spooler import Spooler
 
@@ -88,7 +88,17 @@ class Ingestor:
         events: list[AnyEvent] = list(result.events)
         if result.problems:
             events.append(self.dead_letter(request, "; ".join(result.problems)))
-        await self.publish(request.channel, events, request.correlation_id)
+        try:
+            await self.publish(request.channel, events, request.correlation_id)
+        except RecordsRefused as error:
+            # Too large for its topic: keep the request whole on the dead-letter topic, which
+            # takes the largest requests the gateway accepts.
+            letter = self.dead_letter(request, f"Kafka refused the events: {error}")
+            try:
+                await self.publish(request.channel, [letter], request.correlation_id)
+            except RecordsRefused as again:
+                raise ServiceUnavailable("the event log refuses this request") from again
+            return Outcome(events=0, dead_lettered=True)
         return Outcome(events=len(result.events), dead_lettered=bool(result.problems))
 
     def dead_letter(
@@ -125,6 +135,8 @@ class Ingestor:
         started = time.perf_counter()
         try:
             await self.publisher.publish(records)
+        except RecordsRefused:
+            raise
         except PublishError as error:
             log.warning("publish_failed", channel=channel, error=str(error))
             await self._spool(channel, records, error)

@@ -1,17 +1,20 @@
 """Moving spooled records into Kafka, in order, as soon as it takes them again."""
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from datetime import UTC, datetime
 
 import structlog
 
+from contracts import IngestDeadLetter, Settings, dead_letter_id
+from contracts.logs import CORRELATION_ID
 from ingest import metrics
-from ingest.publisher import Publisher, PublishError
-from ingest.records import Record
-from ingest.spool import Spool
+from ingest.publisher import Publisher, PublishError, RecordsRefused
+from ingest.records import Record, to_record
+from ingest.spool import Spool, SpooledRecord
 
 log = structlog.get_logger(__name__)
 
@@ -26,10 +29,11 @@ _IDLE_TICK = 1.0
 class Spooler:
     """The process's own spool slot, and the task that drains it (and any orphaned slot)."""
 
-    def __init__(self, spool: Spool, publisher: Publisher, *, directory: Path) -> None:
+    def __init__(self, spool: Spool, publisher: Publisher, settings: Settings) -> None:
         self.spool = spool
         self._publisher = publisher
-        self._directory = directory
+        self._settings = settings
+        self._directory = settings.spool_dir
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_adopt = 0.0
@@ -85,7 +89,10 @@ class Spooler:
         while len(spool):
             head = await spool.head(_BATCH_RECORDS, _BATCH_BYTES)
             try:
-                await self._publisher.publish([spooled.record for spooled in head])
+                try:
+                    await self._publisher.publish([spooled.record for spooled in head])
+                except RecordsRefused:
+                    await self._publish_one_by_one(head)
             except PublishError as error:
                 log.info("spool_drain_waiting", records=len(spool), error=str(error))
                 return False
@@ -95,6 +102,17 @@ class Spooler:
             log.info("spool_drained", records=len(head), left=len(spool), path=str(spool.path))
             self._report()
         return True
+
+    async def _publish_one_by_one(self, head: list[SpooledRecord]) -> None:
+        """Publish each record alone; one Kafka will never take goes to the dead-letter topic
+        instead, so it does not hold up every record behind it."""
+        for spooled in head:
+            try:
+                await self._publisher.publish([spooled.record])
+            except RecordsRefused as error:
+                letter = _dead_letter(spooled, error)
+                await self._publisher.publish([to_record(letter, self._settings, None)])
+                log.error("spooled_record_refused", topic=spooled.record.topic, error=str(error))
 
     async def _adopt_orphans(self) -> bool:
         """Drain slots whose owner is gone (a SIGKILLed worker, a scaled-down gateway)."""
@@ -119,3 +137,21 @@ class Spooler:
         metrics.SPOOL_BYTES.set(stats.size_bytes)
         oldest = stats.oldest_spooled_at
         metrics.SPOOL_OLDEST_AGE.set(time.time() - oldest if oldest is not None else 0.0)
+
+
+def _dead_letter(spooled: SpooledRecord, error: RecordsRefused) -> IngestDeadLetter:
+    """A spooled record Kafka refuses, kept on the dead-letter topic with the reason."""
+    record = spooled.record
+    path = f"kafka:{record.topic}"
+    correlation = dict(record.headers).get(CORRELATION_ID)
+    return IngestDeadLetter(
+        event_id=dead_letter_id(path, record.value),
+        channel=spooled.channel,
+        provider="kafka",
+        path=path,
+        content_type="application/json",
+        body_base64=base64.b64encode(record.value).decode(),
+        reason=f"Kafka refused the spooled {record.kind} record: {error}",
+        received_at=datetime.fromtimestamp(spooled.spooled_at, UTC),
+        correlation_id=correlation.decode() if correlation else None,
+    )

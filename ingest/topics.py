@@ -33,14 +33,16 @@ async def create_topics(settings: Settings, *, attempts: int = 30) -> list[str]:
     try:
         existing = set(await admin.list_topics())
         missing = [name for name in topic_names(settings) if name not in existing]
-        # Dead letters keep whole requests (emails up to 30 MiB); let the topic take them.
+        # Dead letters keep whole requests (emails up to 30 MiB), and an email's text travels
+        # in its message event: let those topics take what the producer may send.
         big = {"max.message.bytes": str(settings.kafka_max_request_bytes)}
+        large = {settings.topic_ingest_deadletter, settings.topic_messages}
         new = [
             NewTopic(
                 name,
                 num_partitions=settings.topic_partitions,
                 replication_factor=settings.topic_replication_factor,
-                topic_configs=big if name == settings.topic_ingest_deadletter else {},
+                topic_configs=big if name in large else {},
             )
             for name in missing
         ]

@@ -3,20 +3,28 @@ servers."""
 
 from collections.abc import Sequence
 
-from ingest.publisher import PublishError
+from ingest.publisher import PublishError, RecordsRefused
 from ingest.records import Record
 
 
 class MemoryPublisher:
     """Keeps what it is given; fails on demand, as an unreachable broker would."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, refuse_over: int | None = None) -> None:
         self.records: list[Record] = []
         self.fail = fail
+        #: Records with a longer value are refused for good, as a topic's size limit would;
+        #: the dead-letter topic takes any size.
+        self.refuse_over = refuse_over
 
     async def publish(self, records: Sequence[Record]) -> None:
         if self.fail:
             raise PublishError("broker unreachable")
+        limit = self.refuse_over
+        if limit is not None and any(
+            len(r.value) > limit for r in records if r.kind != "deadletter"
+        ):
+            raise RecordsRefused("MessageSizeTooLargeError")
         self.records.extend(records)
 
     async def ping(self) -> bool:

@@ -68,3 +68,18 @@ async def test_publish_failure_is_service_unavailable(tenants: TenantDirectory) 
     ingestor = Ingestor(MemoryPublisher(fail=True), Settings(), tenants)
     with pytest.raises(ServiceUnavailable):
         await ingestor.ingest(make_request(body=whatsapp_text_payload()), whatsapp.parse)
+
+
+async def test_events_kafka_refuses_for_good_dead_letter_the_request(
+    tenants: TenantDirectory,
+) -> None:
+    """Events too large for their topic are not spooled: the request is dead-lettered whole
+    (that topic takes the largest requests) and the provider gets its 200."""
+    publisher = MemoryPublisher(refuse_over=200)
+    request = make_request(body=whatsapp_text_payload(text="x" * 300))
+    outcome = await Ingestor(publisher, Settings(), tenants).ingest(request, whatsapp.parse)
+    assert outcome.dead_lettered
+    assert outcome.events == 0
+    [letter] = publisher.records
+    assert letter.kind == "deadletter"
+    assert "refused" in json.loads(letter.value)["reason"]

@@ -1,12 +1,13 @@
 """The durable spool on a real file: order, persistence, ownership, size limit, draining."""
 
 import asyncio
+import base64
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from contracts import Settings, TenantDirectory
+from contracts import IngestDeadLetter, Settings, TenantDirectory
 from ingest.errors import ServiceUnavailable
 from ingest.records import Record
 from ingest.service import Ingestor
@@ -90,7 +91,7 @@ async def test_head_is_bounded_by_bytes_but_never_empty(tmp_path: Path) -> None:
 async def test_spooler_drains_in_order_once_kafka_takes_records(tmp_path: Path) -> None:
     """Nothing leaves the spool while publishing fails; then everything goes, in order."""
     publisher = MemoryPublisher(fail=True)
-    spooler = Spooler(claim(tmp_path), publisher, directory=tmp_path)
+    spooler = Spooler(claim(tmp_path), publisher, Settings(spool_dir=tmp_path))
     for n in range(5):
         await spooler.append([record(n)], "sms")
     spooler.start()
@@ -112,7 +113,7 @@ async def test_spooler_adopts_the_slot_of_a_process_that_is_gone(tmp_path: Path)
     await orphan.close()  # its owner is gone
 
     publisher = MemoryPublisher()
-    spooler = Spooler(own, publisher, directory=tmp_path)
+    spooler = Spooler(own, publisher, Settings(spool_dir=tmp_path))
     spooler.start()
     await eventually(lambda: len(publisher.records) == 2)
     assert publisher.records == [record(1), record(2)]
@@ -125,7 +126,7 @@ async def test_ingestor_spools_when_kafka_fails_and_keeps_order_behind_a_backlog
     """A failed publish is spooled (no error); later events queue behind the backlog even
     when Kafka answers again, and 503 comes only from a full spool."""
     publisher = MemoryPublisher(fail=True)
-    spooler = Spooler(claim(tmp_path, max_bytes=4000), publisher, directory=tmp_path)
+    spooler = Spooler(claim(tmp_path, max_bytes=4000), publisher, Settings(spool_dir=tmp_path))
     ingestor = Ingestor(publisher, Settings(), tenants, spooler)
 
     await ingestor.publish("sms", [message_event(provider_message_id="SM1")], None)
@@ -143,3 +144,26 @@ async def test_ingestor_spools_when_kafka_fails_and_keeps_order_behind_a_backlog
     assert [b'"SM1"' in r.value for r in publisher.records] == [True, False]
     assert b'"SM2"' in publisher.records[1].value
     await spooler.close(drain_within=1)
+
+
+async def test_a_record_kafka_refuses_for_good_is_dead_lettered_not_left_blocking(
+    tmp_path: Path,
+) -> None:
+    """A spooled record too large for its topic goes to the dead-letter topic with the reason;
+    the records around it are published in order."""
+    publisher = MemoryPublisher(fail=True, refuse_over=100)
+    spooler = Spooler(claim(tmp_path), publisher, Settings(spool_dir=tmp_path))
+    await spooler.append([record(1), record(2, size=500), record(3)], "email")
+    publisher.fail = False
+    spooler.start()
+    await eventually(lambda: spooler.backlog == 0)
+    await spooler.close(drain_within=1)
+
+    first, letter, last = publisher.records
+    assert (first, last) == (record(1), record(3))
+    assert letter.topic == "ingest.deadletter.v1"
+    value = IngestDeadLetter.model_validate_json(letter.value)
+    assert value.channel == "email"
+    assert value.path == "kafka:chat.messages.v1"
+    assert base64.b64decode(value.body_base64) == b"x" * 500
+    assert "refused" in value.reason
