@@ -44,12 +44,12 @@ class MessagesHandler:
         unmatched: dict[str, Resolution] = {}
         documents: list[dict[str, Any]] = []
         existing = await self._existing_threads(events)
+        # Applied after the poll's insert: the message unsent may be in this poll too.
+        unsent: list[MessageEvent] = []
         for event in events:
             tenant = tenants[event.tenant_id]
             if event.content.deleted:
-                await self.store.messages.mark_deleted(
-                    tenant.id, event.channel, event.provider_message_id
-                )
+                unsent.append(event)
                 continue
             keys = participant_keys(event.channel, event.participant)
             cache_key = (tenant.id, str(event.channel), tuple(keys))
@@ -81,6 +81,10 @@ class MessagesHandler:
         for document in documents:
             if document["_id"] in inserted and document["direction"] == "outbound":
                 await apply_pending(self.store, document)
+        for event in unsent:
+            await self.store.messages.mark_deleted(
+                event.tenant_id, event.channel, event.provider_message_id
+            )
         await refresh_summaries(self.store, {t["_id"] for t in threads.values()})
         for document in documents:
             if document.get("customer_id"):

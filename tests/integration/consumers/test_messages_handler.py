@@ -1,6 +1,7 @@
 """Messages and statuses into threads against the real database."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,22 @@ async def test_repeated_event_is_stored_once(messages: MessagesHandler, store: S
     [thread] = await threads(store)
     assert thread["message_count"] == 1
     assert thread["unread_count"] == 1
+
+
+async def test_an_unsend_in_the_same_poll_as_its_message_deletes_it(
+    messages: MessagesHandler, store: Store
+) -> None:
+    """Instagram's unsend arriving in one poll with the message it removes: deleted."""
+    sent = message_event(channel="instagram", provider_message_id="mid.1", phone=None)
+    unsend = sent.model_copy(
+        update={
+            "event_id": uuid.uuid5(uuid.NAMESPACE_URL, "mid.1#deleted"),
+            "content": sent.content.model_copy(update={"deleted": True}),
+        }
+    )
+    await messages.handle_batch([sent, unsend])
+    [stored] = await store.database["messages"].find({}).to_list()
+    assert stored["deleted"] is True
 
 
 async def test_late_older_message_takes_its_place(messages: MessagesHandler, store: Store) -> None:
