@@ -13,7 +13,8 @@ from contracts.enums import BookingEventType
 from contracts.types import UtcDatetime
 from ingest.auth import tenant_from_bearer
 from ingest.correlation import current_correlation_id
-from ingest.errors import Unprocessable
+from ingest.errors import PayloadTooLarge, Unprocessable
+from ingest.publisher import RecordsRefused
 from ingest.service import Ingestor
 
 
@@ -68,5 +69,8 @@ class BookingEvents(Controller):
             )
         except ValidationError as error:
             raise Unprocessable("invalid booking event", details=_field_errors(error)) from error
-        await ingestor.publish("bookings", [event], current_correlation_id())
+        try:
+            await ingestor.publish("bookings", [event], current_correlation_id())
+        except RecordsRefused as error:
+            raise PayloadTooLarge("the booking event is larger than its topic accepts") from error
         return {"event_id": str(event.event_id)}

@@ -254,6 +254,35 @@ async def test_booking_event_errors(client: AsyncTestClient) -> None:  # type: i
     assert invalid.json()["error"]["details"][0]["field"] == "version"
 
 
+async def test_events_too_large_for_kafka_are_refused_never_spooled(
+    settings: Settings,
+    topic_reader: TopicReader,  # type: ignore[type-arg]
+) -> None:
+    """Past the producer's record limit a booking posted over HTTP gets 413; a webhook whose
+    dead letter would be too large as well gets 503. Nothing is published or spooled.
+    (Events too large whose request fits are dead-lettered: tests/unit/ingest.)"""
+    small = settings.model_copy(
+        update={"kafka_max_request_bytes": 1024 * 1024, "max_body_bytes": 3 * 1024 * 1024}
+    )
+    app = create_app(small, tenants=load_tenants(FIXTURES / "tenants.toml"))
+    huge = "x" * (1024 * 1024 + 1)
+    async with AsyncTestClient(app=app) as client:
+        booking = await client.post(
+            "/v1/bookings/events",
+            json={**BOOKING, "booking": {**BOOKING["booking"], "activity_name": huge}},
+            headers={"authorization": "Bearer acme-test-key"},
+        )
+        webhook = await post_whatsapp(client, whatsapp_text_payload(text=huge))
+        depth = await client.get("/metrics")
+    assert booking.status_code == 413, booking.text
+    assert booking.json()["error"]["code"] == "payload_too_large"
+    assert webhook.status_code == 503, webhook.text
+    for topic in (settings.topic_bookings, settings.topic_messages):
+        assert await topic_reader.read(topic, expect=0, within=1) == []
+    assert await topic_reader.read(settings.topic_ingest_deadletter, expect=0, within=1) == []
+    assert "threadline_spool_depth 0.0" in depth.text
+
+
 async def test_health_ready_and_metrics(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
     """/health is up, /ready sees both servers, /metrics counts the webhook outcomes."""
     assert (await client.get("/health")).json() == {"status": "ok"}
