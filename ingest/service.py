@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 import structlog
 
@@ -148,14 +149,19 @@ class Ingestor:
     async def _spool(
         self, channel: str, records: list[Record], cause: PublishError | None = None
     ) -> None:
+        if self.spooler is None:
+            _refuse(channel, cause or PublishError("no spool"))
         try:
-            if self.spooler is None:
-                raise cause or PublishError("no spool")
             await self.spooler.append(records, channel)
         except PublishError as error:
-            metrics.PUBLISH_FAILURES.labels(channel).inc()
-            log.error("request_refused", channel=channel, error=str(error))
-            raise ServiceUnavailable("the event log is unavailable; retry later") from error
+            _refuse(channel, error)
+
+
+def _refuse(channel: str, error: PublishError) -> NoReturn:
+    """Neither Kafka nor the spool takes the records: the provider must retry."""
+    metrics.PUBLISH_FAILURES.labels(channel).inc()
+    log.error("request_refused", channel=channel, error=str(error))
+    raise ServiceUnavailable("the event log is unavailable; retry later") from error
 
 
 def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS records (
     topic TEXT NOT NULL,
     key BLOB NOT NULL,
     value BLOB NOT NULL,
-    headers TEXT NOT NULL
+    headers TEXT NOT NULL,
+    size INTEGER NOT NULL
 )
 """
 
@@ -100,11 +101,10 @@ class Spool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(_SCHEMA)
-        depth, size, oldest = self._db.execute(
-            "SELECT count(*), coalesce(sum(length(value) + length(key)), 0), min(spooled_at)"
-            " FROM records"
+        depth, size = self._db.execute(
+            "SELECT count(*), coalesce(sum(size), 0) FROM records"
         ).fetchone()
-        self._stats = SpoolStats(depth, size, oldest)
+        self._stats = SpoolStats(depth, size, self._oldest())
         self._pending: list[tuple[Sequence[Record], str, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -162,7 +162,7 @@ class Spool:
             accepted: list[tuple[Sequence[Record], str]] = []
             size = self._stats.size_bytes
             for records, channel, future in batch:
-                needed = sum(len(r.key) + len(r.value) for r in records)
+                needed = sum(_size(r) for r in records)
                 if size + needed > self.max_bytes:
                     future.set_exception(
                         SpoolFull(f"the spool holds {size} bytes of {self.max_bytes} allowed")
@@ -186,17 +186,17 @@ class Spool:
     def _insert(self, batches: list[tuple[Sequence[Record], str]]) -> None:
         now = time.time()
         rows = [
-            (now, channel, r.kind, r.topic, r.key, r.value, _dump_headers(r.headers))
+            (now, channel, r.kind, r.topic, r.key, r.value, _dump_headers(r.headers), _size(r))
             for records, channel in batches
             for r in records
         ]
         with self._transaction():
             self._db.executemany(
-                "INSERT INTO records (spooled_at, channel, kind, topic, key, value, headers)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO records (spooled_at, channel, kind, topic, key, value, headers, size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        added = sum(len(row[4]) + len(row[5]) for row in rows)
+        added = sum(row[-1] for row in rows)
         oldest = self._stats.oldest_spooled_at or now
         self._stats = SpoolStats(
             self._stats.depth + len(rows), self._stats.size_bytes + added, oldest
@@ -210,15 +210,15 @@ class Spool:
 
     def _head(self, limit: int, max_bytes: int) -> list[SpooledRecord]:
         rows = self._db.execute(
-            "SELECT id, spooled_at, channel, kind, topic, key, value, headers FROM records"
+            "SELECT id, spooled_at, channel, kind, topic, key, value, headers, size FROM records"
             " ORDER BY id LIMIT ?",
             (limit,),
         )
         head: list[SpooledRecord] = []
-        size = 0
-        for id_, spooled_at, channel, kind, topic, key, value, headers in rows:
-            size += len(key) + len(value)
-            if head and size > max_bytes:
+        total = 0
+        for id_, spooled_at, channel, kind, topic, key, value, headers, size in rows:
+            total += size
+            if head and total > max_bytes:
                 break
             record = Record(
                 topic=topic, key=key, value=value, headers=_load_headers(headers), kind=kind
@@ -234,16 +234,21 @@ class Spool:
 
     def _remove(self, last_id: int) -> None:
         with self._transaction():
-            self._db.execute("DELETE FROM records WHERE id <= ?", (last_id,))
-            depth, size, oldest = self._db.execute(
-                "SELECT count(*), coalesce(sum(length(value) + length(key)), 0), min(spooled_at)"
-                " FROM records"
+            # A range of the primary key: the cost follows what is removed, not what is left.
+            removed, freed = self._db.execute(
+                "SELECT count(*), coalesce(sum(size), 0) FROM records WHERE id <= ?", (last_id,)
             ).fetchone()
-        self._stats = SpoolStats(depth, size, oldest)
+            self._db.execute("DELETE FROM records WHERE id <= ?", (last_id,))
+        depth = self._stats.depth - removed
+        self._stats = SpoolStats(depth, self._stats.size_bytes - freed, self._oldest())
         if depth == 0:
             # Give the disk back once a long outage is over.
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.execute("VACUUM")
+
+    def _oldest(self) -> float | None:
+        row = self._db.execute("SELECT spooled_at FROM records ORDER BY id LIMIT 1").fetchone()
+        return float(row[0]) if row else None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -263,6 +268,11 @@ class Spool:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._db.close)
         self._executor.shutdown(wait=True)
         self._lock.release()
+
+
+def _size(record: Record) -> int:
+    """What a record counts against the size limit: its key and value."""
+    return len(record.key) + len(record.value)
 
 
 def _dump_headers(headers: list[tuple[str, bytes]]) -> str:

@@ -89,30 +89,38 @@ class Spooler:
         while len(spool):
             head = await spool.head(_BATCH_RECORDS, _BATCH_BYTES)
             try:
-                try:
-                    await self._publisher.publish([spooled.record for spooled in head])
-                except RecordsRefused:
-                    await self._publish_one_by_one(head)
+                published = await self._publish(head)
             except PublishError as error:
                 log.info("spool_drain_waiting", records=len(spool), error=str(error))
                 return False
             await spool.remove_through(head[-1].id)
-            for spooled in head:
-                metrics.EVENTS_PUBLISHED.labels(spooled.channel, spooled.record.kind).inc()
+            for channel, record in published:
+                metrics.EVENTS_PUBLISHED.labels(channel, record.kind).inc()
             log.info("spool_drained", records=len(head), left=len(spool), path=str(spool.path))
             self._report()
         return True
 
-    async def _publish_one_by_one(self, head: list[SpooledRecord]) -> None:
-        """Publish each record alone; one Kafka will never take goes to the dead-letter topic
-        instead, so it does not hold up every record behind it."""
+    async def _publish(self, head: list[SpooledRecord]) -> list[tuple[str, Record]]:
+        """Publish ``head`` in one go; if Kafka refuses some record for good, publish each
+        alone and put the refused ones on the dead-letter topic instead, so they do not hold
+        up every record behind them. Returns what was published, by channel."""
+        try:
+            await self._publisher.publish([spooled.record for spooled in head])
+        except RecordsRefused:
+            pass
+        else:
+            return [(spooled.channel, spooled.record) for spooled in head]
+        published: list[tuple[str, Record]] = []
         for spooled in head:
+            record = spooled.record
             try:
-                await self._publisher.publish([spooled.record])
+                await self._publisher.publish([record])
             except RecordsRefused as error:
-                letter = _dead_letter(spooled, error)
-                await self._publisher.publish([to_record(letter, self._settings, None)])
-                log.error("spooled_record_refused", topic=spooled.record.topic, error=str(error))
+                log.error("spooled_record_refused", topic=record.topic, error=str(error))
+                record = to_record(_dead_letter(spooled, error), self._settings, None)
+                await self._publisher.publish([record])
+            published.append((spooled.channel, record))
+        return published
 
     async def _adopt_orphans(self) -> bool:
         """Drain slots whose owner is gone (a SIGKILLed worker, a scaled-down gateway)."""

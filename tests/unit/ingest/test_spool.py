@@ -82,8 +82,11 @@ async def test_head_is_bounded_by_bytes_but_never_empty(tmp_path: Path) -> None:
     await spool.append([record(n, size=1000) for n in range(5)], "sms")
     assert len(await spool.head(10, 10)) == 1
     assert len(await spool.head(10, 2100)) == 2
-    await spool.remove_through((await spool.head(1, 1))[0].id)
+    first = (await spool.head(1, 1))[0]
+    await spool.remove_through(first.id)
     assert len(spool) == 4
+    assert spool.stats.size_bytes == sum(len(record(n, size=1000).key) + 1000 for n in range(1, 5))
+    assert spool.stats.oldest_spooled_at is not None
     assert (await spool.head(1, 1 << 20))[0].record == record(1, size=1000)
     await spool.close()
 
