@@ -78,26 +78,13 @@ def _gateway_rows(results: list[dict[str, Any]]) -> list[Row]:
     ]
 
 
-def _bookings_rows(bookings: dict[str, Any]) -> list[Row]:
-    return [
-        (
-            "bookings consumer",
-            f"{bookings['consumer_events_per_second']} events/s into profiles "
-            f"(bulk upserts {bookings['bulk_upserts_per_second']}/s, {bookings['events']} events)",
-            f"{bookings['ratio']:.3f}",
-        )
-    ]
-
-
-def _messages_rows(messages: dict[str, Any]) -> list[Row]:
-    return [
-        (
-            "messages consumer",
-            f"{messages['consumer_events_per_second']} events/s into threads "
-            f"(bulk inserts {messages['bulk_inserts_per_second']}/s, {messages['events']} events)",
-            f"{messages['ratio']:.3f}",
-        )
-    ]
+def _consumer_row(name: str, into: str, figures: dict[str, Any]) -> Row:
+    return (
+        f"{name} consumer",
+        f"{figures['consumer_events_per_second']} events/s into {into} "
+        f"({figures['baseline']} {figures['baseline_per_second']}/s, {figures['events']} events)",
+        f"{figures['ratio']:.3f}",
+    )
 
 
 def _latency_rows(e2e: dict[str, Any]) -> list[Row]:
@@ -152,9 +139,9 @@ def _rows(results: dict[str, Any]) -> list[Row]:
     if "gateway" in results:
         rows += _gateway_rows(results["gateway"])
     if "bookings" in results:
-        rows += _bookings_rows(results["bookings"])
+        rows.append(_consumer_row("bookings", "profiles", results["bookings"]))
     if "messages" in results:
-        rows += _messages_rows(results["messages"])
+        rows.append(_consumer_row("messages", "threads", results["messages"]))
     if "latency" in results:
         rows += _latency_rows(results["latency"])
     if "api" in results:

@@ -7,12 +7,10 @@ with unordered bulk upserts, the fastest the database takes them, in the same ru
 
 import asyncio
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from pymongo import UpdateOne
 
-from bench.stack import embedded_stack
+from bench.stack import ConsumerFigures, embedded_stack
 from consumers.bookings import BookingsHandler
 from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
 from contracts import BookingEvent, parse_tenants
@@ -24,23 +22,6 @@ id = "acme"
 name = "Acme"
 default_region = "GB"
 """
-
-
-@dataclass(frozen=True)
-class BookingFigures:
-    events: int
-    consumer_seconds: float
-    baseline_seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        consumer_rate = self.events / self.consumer_seconds
-        baseline_rate = self.events / self.baseline_seconds
-        return {
-            "events": self.events,
-            "consumer_events_per_second": round(consumer_rate, 1),
-            "bulk_upserts_per_second": round(baseline_rate, 1),
-            "ratio": round(consumer_rate / baseline_rate, 4),
-        }
 
 
 def _events(customers: int) -> list[BookingEvent]:
@@ -56,7 +37,7 @@ def _events(customers: int) -> list[BookingEvent]:
     return events
 
 
-async def measure_bookings(*, customers: int = 300) -> BookingFigures:
+async def measure_bookings(*, customers: int = 300) -> ConsumerFigures:
     events = _events(customers)
     async with embedded_stack() as stack:
         settings, producer, store = stack.settings, stack.producer, stack.store
@@ -104,4 +85,4 @@ async def measure_bookings(*, customers: int = 300) -> BookingFigures:
                 ordered=False,
             )
         baseline_seconds = time.perf_counter() - started
-    return BookingFigures(len(events), consumer_seconds, baseline_seconds)
+    return ConsumerFigures(len(events), consumer_seconds, baseline_seconds, "bulk upserts")

@@ -24,7 +24,7 @@ from typing import Any
 from devstack import ManagedProcess, free_port, wait_for_port
 
 from bench.load import build_request, read_response
-from bench.stack import BenchStack, embedded_stack
+from bench.stack import BenchStack, ConsumerFigures, embedded_stack
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
 from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
@@ -46,23 +46,6 @@ whatsapp_phone_number_ids = ["106540352242922"]
 """
 ROOT = Path(__file__).resolve().parents[1]
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
-
-@dataclass(frozen=True)
-class MessageFigures:
-    events: int
-    consumer_seconds: float
-    baseline_seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        consumer_rate = self.events / self.consumer_seconds
-        baseline_rate = self.events / self.baseline_seconds
-        return {
-            "events": self.events,
-            "consumer_events_per_second": round(consumer_rate, 1),
-            "bulk_inserts_per_second": round(baseline_rate, 1),
-            "ratio": round(consumer_rate / baseline_rate, 4),
-        }
 
 
 @dataclass(frozen=True)
@@ -184,8 +167,9 @@ async def _latency(stack: BenchStack, rate: float, seconds: float) -> Latency:
         wait_for_port(port, timeout=30, process=gateway.process)
         pool = await _connections(port, 16)
         # Warm up: one message all the way through, so the worker has joined its group.
-        await _post(pool, port, f"wamid.WARM.{uuid.uuid4().hex[:6]}", "447911200000")
-        await _stored(store, ["wamid.WARM"], total=1, prefix=True, within=60)
+        warm = f"wamid.WARM.{uuid.uuid4().hex[:6]}"
+        await _post(pool, port, warm, "447911200000")
+        await _stored(store, [f"{warm}.0.0"], total=1, within=60)
 
         loop = asyncio.get_running_loop()
         count = int(rate * seconds)
@@ -231,7 +215,7 @@ async def _post(pool: asyncio.Queue[Connection], port: int, wamid: str, wa_id: s
 
 
 async def _stored(
-    store: Store, ids: list[str], *, total: int, within: float, prefix: bool = False
+    store: Store, ids: list[str], *, total: int, within: float
 ) -> dict[str, datetime]:
     """When each message was stored, once the collection holds ``total`` messages (or
     ``within`` seconds have passed).
@@ -240,11 +224,7 @@ async def _stored(
     count would scan the collection on every poll and slow the worker being measured.
     """
     messages = store.database["messages"]
-    query: dict[str, Any] = (
-        {"provider_message_id": {"$regex": "^" + ids[0]}}
-        if prefix
-        else {"provider_message_id": {"$in": ids}}
-    )
+    query = {"provider_message_id": {"$in": ids}}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while (  # noqa: ASYNC110 - the database is the only place the arrival shows
@@ -260,9 +240,9 @@ async def measure_latency(*, rate: float = 500.0, seconds: float = 10.0) -> Late
         return await _latency(stack, rate, seconds)
 
 
-async def measure_messages(*, participants: int = 150, per_participant: int = 4) -> MessageFigures:
+async def measure_messages(*, participants: int = 150, per_participant: int = 4) -> ConsumerFigures:
     async with embedded_stack() as stack:
         events, consumer_seconds, baseline_seconds = await _throughput(
             stack, participants, per_participant
         )
-    return MessageFigures(events, consumer_seconds, baseline_seconds)
+    return ConsumerFigures(events, consumer_seconds, baseline_seconds, "bulk inserts")

@@ -18,6 +18,28 @@ from ingest.topics import create_topics
 
 
 @dataclass(frozen=True)
+class ConsumerFigures:
+    """A worker draining a filled topic, against bulk writes of as many documents."""
+
+    events: int
+    consumer_seconds: float
+    baseline_seconds: float
+    #: What the baseline does, for example "bulk upserts".
+    baseline: str
+
+    def as_dict(self) -> dict[str, Any]:
+        consumer_rate = self.events / self.consumer_seconds
+        baseline_rate = self.events / self.baseline_seconds
+        return {
+            "events": self.events,
+            "consumer_events_per_second": round(consumer_rate, 1),
+            "baseline": self.baseline,
+            "baseline_per_second": round(baseline_rate, 1),
+            "ratio": round(consumer_rate / baseline_rate, 4),
+        }
+
+
+@dataclass(frozen=True)
 class BenchStack:
     settings: Settings
     producer: AIOKafkaProducer
