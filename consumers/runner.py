@@ -175,16 +175,7 @@ class ConsumerRunner(Generic[T]):
             offsets=f"{records[0].offset}-{records[-1].offset}",
         )
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(lambda error: isinstance(error, TRANSIENT_ERRORS)),
-                stop=self._should_stop,
-                wait=wait_exponential_jitter(
-                    multiplier=self.policy.initial_wait,
-                    max=self.policy.max_wait,
-                    jitter=self.policy.initial_wait,
-                ),
-                reraise=True,
-            ):
+            async for attempt in self._retrying(lambda e: isinstance(e, TRANSIENT_ERRORS)):
                 with attempt:
                     await self.worker.handle_batch(values)
         except TRANSIENT_ERRORS as error:
@@ -194,6 +185,19 @@ class ConsumerRunner(Generic[T]):
             log.warning("batch_failed_one_by_one", error=str(error), records=len(records))
             return None
         return Outcome.DONE
+
+    def _retrying(self, retryable: Callable[[BaseException], bool]) -> AsyncRetrying:
+        """Attempts with jittered exponential waits, within the policy's stop rule."""
+        return AsyncRetrying(
+            retry=retry_if_exception(retryable),
+            stop=self._should_stop,
+            wait=wait_exponential_jitter(
+                multiplier=self.policy.initial_wait,
+                max=self.policy.max_wait,
+                jitter=self.policy.initial_wait,
+            ),
+            reraise=True,
+        )
 
     async def process(self, record: Record) -> Outcome:
         """Handle one record: done, dead-lettered, or left for a later poll."""
@@ -212,16 +216,7 @@ class ConsumerRunner(Generic[T]):
             return await self._dead_letter(record, PoisonMessage(f"invalid record: {error}"), 1)
         attempts = 0
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(lambda error: not isinstance(error, PoisonMessage)),
-                stop=self._should_stop,
-                wait=wait_exponential_jitter(
-                    multiplier=self.policy.initial_wait,
-                    max=self.policy.max_wait,
-                    jitter=self.policy.initial_wait,
-                ),
-                reraise=True,
-            ):
+            async for attempt in self._retrying(lambda e: not isinstance(e, PoisonMessage)):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     await self.worker.handle(value)
