@@ -31,6 +31,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY contracts ./contracts
 COPY matchers ./matchers
+COPY clients ./clients
+COPY domain ./domain
 COPY ingest ./ingest
 COPY consumers ./consumers
 RUN python -m venv /opt/build \

@@ -29,8 +29,8 @@ from bench.cpu import tree_cpu_seconds
 from bench.gateway import Measurement, uvicorn_server
 from bench.load import LoadResult, build_request, run_load
 from bench.stack import embedded_stack
-from consumers.store.database import Store
 from contracts import Settings, load_tenants
+from domain.store.database import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS_FILE = ROOT / "deploy" / "dev" / "tenants.toml"

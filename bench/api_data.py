@@ -21,11 +21,11 @@ from bson import Decimal128
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
-from consumers.profiles import identifiers_of
-from consumers.store.database import Store
-from consumers.store.search import external_id_fields, fold, name_fields
-from consumers.store.threads import thread_id
 from contracts import Business, Channel, Content, Participant, TenantDirectory, message_event_id
+from domain.profiles import identifiers_of
+from domain.store.database import Store
+from domain.store.search import external_id_fields, fold, name_fields
+from domain.store.threads import thread_id
 from matchers import normalise_phone, phone_match_key
 from matchers.participants import participant_keys
 from tests.factories import booking_event, message_event
@@ -169,7 +169,7 @@ def customer_document(
         "merged_into": None,
         "revision": 1 + len(previous),
         "bookings_revision": bookings,
-        "figures_revision": bookings,
+        "analytics_revision": bookings,
         "analytics": {
             "total_bookings": bookings,
             "total_spent": spent,

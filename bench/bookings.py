@@ -12,7 +12,8 @@ from pymongo import UpdateOne
 
 from bench.stack import ConsumerFigures, embedded_stack
 from consumers.bookings import BookingsHandler
-from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
+from consumers.deadletters import DeadLetters
+from consumers.runner import ConsumerRunner, Worker, decode_json_model
 from contracts import BookingEvent, parse_tenants
 from tests.factories import booking_event
 

@@ -26,10 +26,11 @@ from devstack import ManagedProcess, free_port, wait_for_port
 from bench.load import build_request, read_response
 from bench.stack import BenchStack, ConsumerFigures, embedded_stack
 from consumers.bookings import BookingsHandler
+from consumers.deadletters import DeadLetters
 from consumers.messages import MessagesHandler
-from consumers.runner import ConsumerRunner, DeadLetters, Worker, decode_json_model
-from consumers.store.database import Store
+from consumers.runner import ConsumerRunner, Worker, decode_json_model
 from contracts import MessageEvent, parse_tenants
+from domain.store.database import Store
 from tests.factories import booking_event, message_event
 from tests.signing import META_APP_SECRET, meta_signature, whatsapp_text_payload
 

@@ -10,11 +10,11 @@ from aiokafka import AIOKafkaProducer
 from devstack import EmbeddedKafka, EmbeddedMongo, running
 from pymongo import AsyncMongoClient
 
-from consumers.store.database import Store
 from contracts import Settings
 from contracts.logs import configure_logging
-from ingest.records import AnyEvent, to_record
+from domain.store.database import Store
 from ingest.topics import create_topics
+from ingest.webhooks.records import AnyEvent, to_record
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,2 @@
-"""Consumers of Threadline's topics, and the MongoDB storage layer they and the API share."""
+"""The Kafka edge: consumer-group workers that decode each record, hand it to the domain,
+and commit its offset once the domain's writes are done."""

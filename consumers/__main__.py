@@ -7,9 +7,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from consumers.deadletters import add_replay_arguments, replay_consumer_deadletters
-from consumers.service import GROUPS, resources, runners
+from consumers.deadletters import replay_consumer_deadletters
+from consumers.workers import GROUPS, resources, runners
 from contracts import get_settings, load_tenants
+from contracts.deadletter import add_replay_arguments
 from contracts.logs import configure_logging
 
 

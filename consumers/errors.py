@@ -10,6 +10,8 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from contracts import Tenant, TenantDirectory
+
 
 class PoisonMessage(Exception):
     """The record can never be handled as it is (invalid, unknown tenant): dead-letter it."""
@@ -26,3 +28,11 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     KafkaError,
     TimeoutError,
 )
+
+
+def known_tenant(tenants: TenantDirectory, tenant_id: str) -> Tenant:
+    """The tenant a record names; a tenant missing from the tenants file is poison."""
+    tenant = tenants.get(tenant_id)
+    if tenant is None:
+        raise PoisonMessage(f"unknown tenant {tenant_id!r}")
+    return tenant

@@ -9,27 +9,30 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum, auto
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
+from clients import kafka
+from clients.kafka import ConsumedRecord
+from consumers.deadletters import DeadLetters
 from consumers.errors import TRANSIENT_ERRORS, PoisonMessage
-from contracts import ConsumerDeadLetterHeaders, Settings
+from contracts import Settings
 from contracts.logs import CORRELATION_ID
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-Record: TypeAlias = ConsumerRecord  # aiokafka ships no type information
 
 
-class Outcome(Enum):
+class RecordOutcome(Enum):
+    """What became of a record: its offset may be committed, or it must be read again."""
+
     DONE = auto()
-    DEAD_LETTERED = auto()
     RETRY_LATER = auto()
 
 
@@ -57,33 +60,6 @@ class RetryPolicy:
     max_wait: float = 5.0
 
 
-class DeadLetters:
-    """Publishes records a consumer cannot handle to ``consumers.deadletter.v1``."""
-
-    def __init__(self, producer: AIOKafkaProducer, settings: Settings, group_id: str) -> None:
-        self._producer = producer
-        self._topic = settings.topic_consumers_deadletter
-        self._group_id = group_id
-
-    async def publish(self, record: Record, error: BaseException, attempts: int) -> None:
-        names = ConsumerDeadLetterHeaders
-        headers = [
-            (name, value) for name, value in (record.headers or []) if not name.startswith("dlq_")
-        ]
-        headers += [
-            (names.ERROR, str(error)[:4000].encode()),
-            (names.ERROR_TYPE, type(error).__name__.encode()),
-            (names.ATTEMPTS, str(attempts).encode()),
-            (names.SOURCE_TOPIC, record.topic.encode()),
-            (names.SOURCE_PARTITION, str(record.partition).encode()),
-            (names.SOURCE_OFFSET, str(record.offset).encode()),
-            (names.CONSUMER_GROUP, self._group_id.encode()),
-        ]
-        await self._producer.send_and_wait(
-            self._topic, value=record.value, key=record.key, headers=headers
-        )
-
-
 class ConsumerRunner(Generic[T]):
     """Runs one worker in a consumer group until ``stop`` is set."""
 
@@ -105,12 +81,11 @@ class ConsumerRunner(Generic[T]):
         self.max_records = max_records
 
     def _consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
+        return kafka.consumer(
+            self.settings,
             self.worker.topic,
-            bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.group_id,
             client_id=f"threadline-{self.worker.name}",
-            enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=600_000,
         )
@@ -130,20 +105,20 @@ class ConsumerRunner(Generic[T]):
             log.info("consumer_stopped", worker=self.worker.name)
 
     async def _run_partition(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[Record]
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumedRecord]
     ) -> None:
         if self.worker.handle_batch is not None and len(records) > 1:
             outcome = await self._process_batch(records)
-            if outcome is Outcome.RETRY_LATER:
+            if outcome is RecordOutcome.RETRY_LATER:
                 consumer.seek(partition, records[0].offset)
                 return
-            if outcome is Outcome.DONE:
+            if outcome is RecordOutcome.DONE:
                 await self._commit(consumer, partition, records[-1].offset + 1)
                 return
         done: int | None = None
         for record in records:
             outcome = await self.process(record)
-            if outcome is Outcome.RETRY_LATER:
+            if outcome is RecordOutcome.RETRY_LATER:
                 # Hold the offset: the next poll reads this record again.
                 consumer.seek(partition, record.offset)
                 break
@@ -159,7 +134,7 @@ class ConsumerRunner(Generic[T]):
             # The partition moved to another member; it will replay, idempotently.
             log.warning("commit_failed_after_rebalance", partition=partition.partition)
 
-    async def _process_batch(self, records: list[Record]) -> Outcome | None:
+    async def _process_batch(self, records: list[ConsumedRecord]) -> RecordOutcome | None:
         """Handle a poll in one go: DONE, RETRY_LATER, or None to fall back to one by one."""
         assert self.worker.handle_batch is not None
         values: list[T] = []
@@ -180,11 +155,11 @@ class ConsumerRunner(Generic[T]):
                     await self.worker.handle_batch(values)
         except TRANSIENT_ERRORS as error:
             log.warning("transient_failure_holding_offset", error=str(error))
-            return Outcome.RETRY_LATER
+            return RecordOutcome.RETRY_LATER
         except Exception as error:
             log.warning("batch_failed_one_by_one", error=str(error), records=len(records))
             return None
-        return Outcome.DONE
+        return RecordOutcome.DONE
 
     def _retrying(self, retryable: Callable[[BaseException], bool]) -> AsyncRetrying:
         """Attempts with jittered exponential waits, within the policy's stop rule."""
@@ -199,7 +174,7 @@ class ConsumerRunner(Generic[T]):
             reraise=True,
         )
 
-    async def process(self, record: Record) -> Outcome:
+    async def process(self, record: ConsumedRecord) -> RecordOutcome:
         """Handle one record: done, dead-lettered, or left for a later poll."""
         headers = dict(record.headers or [])
         structlog.contextvars.clear_contextvars()
@@ -222,13 +197,13 @@ class ConsumerRunner(Generic[T]):
                     await self.worker.handle(value)
         except TRANSIENT_ERRORS as error:
             log.warning("transient_failure_holding_offset", error=str(error), attempts=attempts)
-            return Outcome.RETRY_LATER
+            return RecordOutcome.RETRY_LATER
         except PoisonMessage as error:
             return await self._dead_letter(record, error, attempts)
         except Exception as error:
             log.exception("record_failed", attempts=attempts)
             return await self._dead_letter(record, error, attempts)
-        return Outcome.DONE
+        return RecordOutcome.DONE
 
     def _should_stop(self, state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome else None
@@ -236,14 +211,16 @@ class ConsumerRunner(Generic[T]):
             return (state.seconds_since_start or 0.0) >= self.policy.transient_budget
         return state.attempt_number >= self.policy.max_attempts
 
-    async def _dead_letter(self, record: Record, error: BaseException, attempts: int) -> Outcome:
+    async def _dead_letter(
+        self, record: ConsumedRecord, error: BaseException, attempts: int
+    ) -> RecordOutcome:
         try:
             await self.dead_letters.publish(record, error, attempts)
         except KafkaError as failure:
             log.warning("dead_letter_failed_holding_offset", error=str(failure))
-            return Outcome.RETRY_LATER
+            return RecordOutcome.RETRY_LATER
         log.warning("dead_lettered", error=str(error), error_type=type(error).__name__)
-        return Outcome.DONE
+        return RecordOutcome.DONE
 
 
 def decode_json_model(model: Any) -> Callable[[bytes], Any]:

@@ -1,85 +1,16 @@
-"""``chat.statuses.v1``: delivery receipts move a message's status forward, never back.
+"""``chat.statuses.v1``: each delivery receipt applied by the domain."""
 
-A receipt that arrives before its message is kept and applied when the message arrives; the
-message side and the receipt side each check the other after writing, so whichever comes
-second applies it.
-"""
-
-from typing import Any
-
-import structlog
-
-from consumers.errors import PoisonMessage
-from consumers.store.database import Store
+from consumers.errors import known_tenant
 from contracts import StatusEvent, TenantDirectory
-from matchers.participants import participant_keys
-
-log = structlog.get_logger(__name__)
+from domain.statuses import StatusService
+from domain.store.database import Store
 
 
 class StatusesHandler:
     def __init__(self, store: Store, tenants: TenantDirectory) -> None:
-        self.store = store
+        self.statuses = StatusService(store)
         self.tenants = tenants
 
     async def handle(self, event: StatusEvent) -> None:
-        if self.tenants.get(event.tenant_id) is None:
-            raise PoisonMessage(f"unknown tenant {event.tenant_id!r}")
-        error = event.error.model_dump() if event.error else None
-        if event.watermark is not None:
-            await self._watermark(event)
-            return
-        found = await self.store.messages.apply_status(
-            event.tenant_id,
-            event.channel,
-            event.provider_message_id,
-            event.status,
-            event.occurred_at,
-            error,
-        )
-        if found:
-            return
-        await self.store.pending_statuses.keep(
-            str(event.event_id),
-            event.tenant_id,
-            event.channel,
-            event.provider_message_id,
-            event.status,
-            event.occurred_at,
-            error,
-        )
-        # The message may have been stored between our two writes: apply again.
-        await self.store.messages.apply_status(
-            event.tenant_id,
-            event.channel,
-            event.provider_message_id,
-            event.status,
-            event.occurred_at,
-            error,
-        )
-        log.info("status_kept_for_later", provider_message_id=event.provider_message_id)
-
-    async def _watermark(self, event: StatusEvent) -> None:
-        assert event.watermark is not None
-        keys = participant_keys(event.channel, event.participant)
-        threads = await self.store.threads.with_keys(event.tenant_id, event.channel, keys)
-        for thread in threads:
-            await self.store.messages.apply_status_up_to(
-                thread["_id"], event.watermark, event.status, event.occurred_at
-            )
-
-
-async def apply_pending(store: Store, message: dict[str, Any]) -> None:
-    """Apply receipts that arrived before ``message`` did."""
-    pending = await store.pending_statuses.for_messages(
-        message["tenant_id"], message["channel"], [message["provider_message_id"]]
-    )
-    for status in pending:
-        await store.messages.apply_status(
-            status["tenant_id"],
-            status["channel"],
-            status["provider_message_id"],
-            status["status"],
-            status["occurred_at"],
-            status.get("error"),
-        )
+        known_tenant(self.tenants, event.tenant_id)
+        await self.statuses.apply(event)

@@ -1,1 +1,1 @@
-"""The webhook gateway: verifies, normalises and publishes provider webhooks to Kafka."""
+"""The gateway: provider webhooks in (``webhooks``) and the read API out (``api``)."""

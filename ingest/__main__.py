@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from consumers.deadletters import add_replay_arguments
 from contracts import Settings, get_settings, load_tenants
+from contracts.deadletter import add_replay_arguments
 from contracts.logs import configure_logging
-from ingest.deadletters import replay_ingest_deadletters
-from ingest.publisher import KafkaPublisher, PublishError
 from ingest.topics import create_topics
+from ingest.webhooks.deadletters import replay_ingest_deadletters
+from ingest.webhooks.publisher import KafkaPublisher, PublishError
 
 
 def serve() -> None:

@@ -1,11 +1,12 @@
-"""Creating the topics SPEC names, idempotently."""
+"""Creating every topic Threadline uses, idempotently."""
 
-import asyncio
 import contextlib
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from clients import kafka
+from clients.backoff import Backoff
 from contracts import Settings
 
 
@@ -21,17 +22,18 @@ def topic_names(settings: Settings) -> list[str]:
 
 async def create_topics(settings: Settings, *, attempts: int = 30) -> list[str]:
     """Create the missing topics; returns the names created. Retries while Kafka starts."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    client = kafka.admin(settings)
+    backoff = Backoff(initial=1.0, maximum=1.0)
     for attempt in range(attempts):
         try:
-            await admin.start()
+            await client.start()
             break
         except KafkaConnectionError:
             if attempt == attempts - 1:
                 raise
-            await asyncio.sleep(1)
+            await backoff.wait()
     try:
-        existing = set(await admin.list_topics())
+        existing = set(await client.list_topics())
         missing = [name for name in topic_names(settings) if name not in existing]
         # Dead letters keep whole requests (emails up to 30 MiB), and an email's text travels
         # in its message event: let those topics take what the producer may send.
@@ -49,7 +51,7 @@ async def create_topics(settings: Settings, *, attempts: int = 30) -> list[str]:
         if new:
             # Another process may create them between our listing and our request.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
+                await client.create_topics(new)
         return missing
     finally:
-        await admin.close()
+        await client.close()

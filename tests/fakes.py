@@ -3,21 +3,21 @@ servers."""
 
 from collections.abc import Sequence
 
-from ingest.publisher import PublishError, RecordsRefused
-from ingest.records import Record
+from ingest.webhooks.publisher import PublishError, RecordsRefused
+from ingest.webhooks.records import ProducerRecord
 
 
 class MemoryPublisher:
     """Keeps what it is given; fails on demand, as an unreachable broker would."""
 
     def __init__(self, *, fail: bool = False, refuse_over: int | None = None) -> None:
-        self.records: list[Record] = []
+        self.records: list[ProducerRecord] = []
         self.fail = fail
         #: Records with a longer value are refused for good, as a topic's size limit would;
         #: the dead-letter topic takes any size.
         self.refuse_over = refuse_over
 
-    async def publish(self, records: Sequence[Record]) -> None:
+    async def publish(self, records: Sequence[ProducerRecord]) -> None:
         if self.fail:
             raise PublishError("broker unreachable")
         limit = self.refuse_over

@@ -11,10 +11,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from litestar.testing import AsyncTestClient
 
-from consumers.runner import ConsumerRunner, DeadLetters
-from consumers.service import GROUPS, Resources, worker
-from consumers.store.database import Store
+from consumers.deadletters import DeadLetters
+from consumers.runner import ConsumerRunner
+from consumers.workers import GROUPS, Resources, worker
 from contracts import Settings, TenantDirectory, load_tenants
+from domain.store.database import Store
 from ingest.app import create_app
 from ingest.topics import create_topics
 from tests.conftest import FIXTURES

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from consumers.store.database import Store
+from domain.store.database import Store
 from tests.integration.conftest import eventually
 from tests.signing import meta_signature, whatsapp_text_payload
 

@@ -14,7 +14,11 @@ from ingest.app import create_app
 from tests.conftest import FIXTURES, provider_fixture
 from tests.integration.conftest import TopicReader
 from tests.signing import meta_signature, twilio_signature
-from tests.unit.ingest.channels.adapter_helpers import multipart_body, split_capture, to_crlf
+from tests.unit.ingest.webhooks.channels.adapter_helpers import (
+    multipart_body,
+    split_capture,
+    to_crlf,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from litestar.testing import AsyncTestClient
 
 from consumers.deadletters import replay_consumer_deadletters
 from contracts import Settings, TenantDirectory, load_tenants
-from ingest.deadletters import replay_ingest_deadletters
-from ingest.publisher import KafkaPublisher
-from ingest.records import to_record
+from ingest.webhooks.deadletters import replay_ingest_deadletters
+from ingest.webhooks.publisher import KafkaPublisher
+from ingest.webhooks.records import to_record
 from tests.conftest import FIXTURES
 from tests.factories import message_event
 from tests.integration.conftest import TopicReader

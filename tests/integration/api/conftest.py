@@ -7,8 +7,8 @@ import pytest
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
-from consumers.store.database import Store
 from contracts import TenantDirectory
+from domain.store.database import Store
 
 ACME = {"Authorization": "Bearer acme-test-key"}
 GLOBEX = {"Authorization": "Bearer globex-test-key"}

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
+from domain.store.database import Store
 from tests.factories import booking_event, message_event
 from tests.integration.api.conftest import ACME, error_code
 
@@ -202,7 +203,7 @@ async def test_patch_phone_moves_old_one_and_links_new_threads(
 
 
 async def test_delete_unlinks_and_keeps_bookings(
-    client: Client, bookings: BookingsHandler, messages: MessagesHandler
+    client: Client, bookings: BookingsHandler, messages: MessagesHandler, store: Store
 ) -> None:
     """After delete the profile is gone, its thread unlinked, its booking kept."""
     await bookings.handle(booking_event(name="Ann Lee", phone="+447911100001"))
@@ -214,7 +215,7 @@ async def test_delete_unlinks_and_keeps_bookings(
     assert (await client.get(f"/v1/customers/{ann['id']}", headers=ACME)).status_code == 404
     thread = (await client.get("/v1/threads", headers=ACME)).json()["items"][0]
     assert thread["customer"] is None
-    stored = await bookings.store.bookings.get("acme", "b-1")
+    stored = await store.bookings.get("acme", "b-1")
     assert stored is not None
     assert stored["customer_id"] is None
     assert stored["customer"]["name"] == "Ann Lee"

@@ -10,10 +10,10 @@ from pymongo import AsyncMongoClient, monitoring
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
-from consumers.store.customers import CustomerQuery
-from consumers.store.database import Store
 from contracts import Settings, TenantDirectory
-from ingest.inbox import ThreadFilters, list_threads
+from domain.store.customers import CustomerQuery
+from domain.store.database import Store
+from ingest.api.inbox import ThreadFilters, list_threads
 from tests.factories import booking_event, message_event
 
 pytestmark = pytest.mark.integration

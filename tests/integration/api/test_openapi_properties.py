@@ -21,9 +21,9 @@ from schemathesis.python import asgi
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
-from consumers.store.customers import CustomerQuery
-from consumers.store.database import Store
 from contracts import Settings, load_tenants
+from domain.store.customers import CustomerQuery
+from domain.store.database import Store
 from ingest.app import create_app
 from tests.conftest import FIXTURES
 from tests.factories import booking_event, message_event

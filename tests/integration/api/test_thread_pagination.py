@@ -6,7 +6,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from consumers.messages import MessagesHandler
-from ingest import inbox
+from ingest.api import inbox
 from tests.factories import message_event
 from tests.integration.api.conftest import ACME
 

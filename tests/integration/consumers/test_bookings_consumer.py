@@ -10,17 +10,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from consumers.bookings import BookingsHandler
+from consumers.deadletters import DeadLetters
 from consumers.runner import (
     ConsumerRunner,
-    DeadLetters,
-    Outcome,
+    RecordOutcome,
     RetryPolicy,
     Worker,
     decode_json_model,
 )
-from consumers.store.database import Store
 from contracts import BookingEvent, Settings, TenantDirectory
-from ingest.records import to_record
+from domain.store.database import Store
+from ingest.webhooks.records import to_record
 from tests.factories import booking_event
 from tests.integration.conftest import TopicReader
 
@@ -200,4 +200,4 @@ async def test_database_down_holds_the_offset(
 
     outcome = await runner.process(Consumed())
     await dead.close()
-    assert outcome is Outcome.RETRY_LATER
+    assert outcome is RecordOutcome.RETRY_LATER

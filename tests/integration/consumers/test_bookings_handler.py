@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from consumers.bookings import BookingsHandler
-from consumers.store.database import Store
 from contracts import TenantDirectory
+from domain.store.database import Store
 from tests.factories import booking_event
 
 pytestmark = pytest.mark.integration

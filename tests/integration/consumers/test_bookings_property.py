@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
 
 from consumers.bookings import BookingsHandler
-from consumers.store.database import Store
 from contracts import BookingEvent, Settings, TenantDirectory
+from domain.store.database import Store
 from tests.factories import booking_event
 
 pytestmark = pytest.mark.integration

@@ -6,11 +6,12 @@ import json
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from consumers.runner import ConsumerRunner, DeadLetters, RetryPolicy
-from consumers.service import Resources, worker
-from consumers.store.database import Store
+from consumers.deadletters import DeadLetters
+from consumers.runner import ConsumerRunner, RetryPolicy
+from consumers.workers import Resources, worker
 from contracts import Settings, TenantDirectory
-from ingest.records import to_record
+from domain.store.database import Store
+from ingest.webhooks.records import to_record
 from tests.factories import message_event
 from tests.integration.conftest import TopicReader
 

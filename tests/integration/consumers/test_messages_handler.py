@@ -10,8 +10,8 @@ import pytest
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
 from consumers.statuses import StatusesHandler
-from consumers.store.database import Store
 from contracts import TenantDirectory
+from domain.store.database import Store
 from tests.factories import booking_event, message_event, status_event
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,9 @@ from pymongo import AsyncMongoClient
 
 from consumers.messages import MessagesHandler
 from consumers.statuses import StatusesHandler
-from consumers.store.database import Store
-from consumers.store.messages import STATUS_RANK
 from contracts import MessageEvent, Settings, StatusEvent, TenantDirectory
+from domain.store.database import Store
+from domain.store.messages import STATUS_RANK
 from tests.factories import message_event, status_event
 
 pytestmark = pytest.mark.integration

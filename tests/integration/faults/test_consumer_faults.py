@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaProducer
 from devstack import EmbeddedMongo
 from pymongo import AsyncMongoClient
 
-from consumers.store.database import Store
 from contracts import Settings
-from ingest.records import to_record
+from domain.store.database import Store
+from ingest.webhooks.records import to_record
 from tests.factories import booking_event, message_event
 from tests.integration.conftest import eventually
 from tests.integration.processes import start_consumer

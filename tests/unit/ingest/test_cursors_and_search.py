@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consumers.store.search import fold, grams, name_clause, name_fields
-from ingest import cursors
+from domain.store.search import fold, grams, name_clause, name_fields
+from ingest.api import cursors
 from ingest.errors import BadRequest
 
 

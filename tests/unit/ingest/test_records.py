@@ -4,9 +4,9 @@ import json
 from datetime import UTC, datetime
 
 from contracts import Settings, load_tenants
-from ingest.channels import whatsapp
-from ingest.channels.base import ParseContext
-from ingest.records import to_record
+from ingest.webhooks.channels import whatsapp
+from ingest.webhooks.channels.base import ParseContext
+from ingest.webhooks.records import to_record
 from tests.conftest import FIXTURES, provider_fixture
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts import Settings, TenantDirectory
-from ingest.channels import whatsapp
-from ingest.channels.base import Headers, ParseContext, ParseResult
 from ingest.errors import ServiceUnavailable
-from ingest.service import Ingestor, RawRequest
+from ingest.webhooks.channels import whatsapp
+from ingest.webhooks.channels.base import Headers, ParseContext, ParseResult
+from ingest.webhooks.pipeline import Ingestor, RawRequest
 from tests.fakes import MemoryPublisher
 from tests.signing import whatsapp_text_payload
 

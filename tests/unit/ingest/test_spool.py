@@ -9,10 +9,10 @@ import pytest
 
 from contracts import IngestDeadLetter, Settings, TenantDirectory
 from ingest.errors import ServiceUnavailable
-from ingest.records import Record
-from ingest.service import Ingestor
-from ingest.spool import Spool, SpoolFull
-from ingest.spooler import Spooler
+from ingest.webhooks.pipeline import Ingestor
+from ingest.webhooks.records import ProducerRecord
+from ingest.webhooks.spool import Spool, SpoolFull
+from ingest.webhooks.spooler import Spooler
 from tests.factories import message_event
 from tests.fakes import MemoryPublisher
 
@@ -23,8 +23,8 @@ async def eventually(condition: Callable[[], bool], within: float = 10.0) -> Non
             await asyncio.sleep(0.02)
 
 
-def record(number: int, *, size: int = 10) -> Record:
-    return Record(
+def record(number: int, *, size: int = 10) -> ProducerRecord:
+    return ProducerRecord(
         topic="chat.messages.v1",
         key=f"acme:sms:{number}".encode(),
         value=b"x" * size,

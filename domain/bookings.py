@@ -1,0 +1,173 @@
+"""Recording a booking event: its customer found or created, the profile brought up to date,
+the newest version of the booking stored, and the analytics it changes recomputed.
+
+Every step is idempotent, so an event handled twice, or after a crash half-way, ends in the
+same state as once.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from bson import Decimal128
+
+from contracts import BookingEvent, Guest, Tenant
+from domain import analytics
+from domain.linking import link_identifiers
+from domain.profiles import ProfileDetails, booking_changes, details_of_customer, identifiers_of
+from domain.store.bookings import booking_key
+from domain.store.database import Store
+from matchers.identity import BOOKING_RULES, resolve
+
+log = structlog.get_logger(__name__)
+
+_PROFILE_WRITE_ATTEMPTS = 20
+
+
+class BookingService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def record(self, tenant: Tenant, event: BookingEvent) -> None:
+        """Apply one booking event of ``tenant``."""
+        details = details_of_customer(event.customer, tenant, event.occurred_at)
+        customer_id, rule = await self.find_or_create(
+            tenant.id,
+            details,
+            source=event.booking.source,
+            fallback_key=f"booking:{event.booking.booking_id}",
+        )
+        await self.update_profile(tenant.id, customer_id, details)
+        guests = [await self._guest(tenant, guest, event) for guest in event.guests]
+        applied, previous = await self.store.bookings.upsert_if_newer(
+            _booking_document(event, customer_id, rule, guests)
+        )
+        # Refresh even when this version was already stored: a crash between the booking write
+        # and the refresh would otherwise leave the analytics behind for good.
+        affected = {customer_id}
+        if applied and previous and previous != customer_id:
+            affected.add(previous)
+        for affected_id in sorted(affected):
+            await analytics.refresh(self.store, tenant, affected_id)
+        log.info(
+            "booking_handled",
+            booking_id=event.booking.booking_id,
+            version=event.version,
+            applied=applied,
+            customer_id=customer_id,
+            matched_by=rule,
+        )
+
+    async def find_or_create(
+        self,
+        tenant_id: str,
+        details: ProfileDetails,
+        *,
+        source: str,
+        fallback_key: str | None = None,
+    ) -> tuple[str, str]:
+        """The customer these details belong to, created if there is none.
+
+        Returns the customer id and how it was found (a rule, or ``created``).
+        """
+        ids = details.identifiers
+        found = await self.store.customers.candidates_by_rule(tenant_id, BOOKING_RULES, ids)
+        resolution = resolve(found, BOOKING_RULES, external_id=ids.external_id)
+        if resolution.customer_id:
+            return resolution.customer_id, str(resolution.rule)
+        if resolution.ambiguous:
+            # A booking must land somewhere: the oldest of the candidates keeps it.
+            log.warning(
+                "booking_customer_ambiguous", rule=resolution.rule, candidates=resolution.candidates
+            )
+            return resolution.candidates[0], f"{resolution.rule}:ambiguous"
+        # Nobody yet: claim the identifiers so a concurrent creator converges on one profile.
+        # With no identifier at all, the booking itself is the claim, so a replay reuses it.
+        keys = ids.claim_keys() or ([fallback_key] if fallback_key else [])
+        customer_id = await self.store.claims.claim_for_new(tenant_id, keys, uuid.uuid4().hex)
+        await self.store.customers.create_if_missing(
+            tenant_id, customer_id, source=source, now=datetime.now(UTC)
+        )
+        return customer_id, "created"
+
+    async def update_profile(
+        self, tenant_id: str, customer_id: str, details: ProfileDetails
+    ) -> None:
+        """Bring the profile up to date with ``details``, retrying when another writer got
+        there first."""
+        for _ in range(_PROFILE_WRITE_ATTEMPTS):
+            profile = await self.store.customers.get(tenant_id, customer_id)
+            if profile is None:
+                return
+            changes = booking_changes(profile, details)
+            if not changes:
+                # Linking is idempotent; a replay after a crash still links what it missed.
+                await link_identifiers(self.store, tenant_id, customer_id, details.identifiers)
+                return
+            if await self.store.customers.update_checked(
+                customer_id, int(profile.get("revision", 0)), changes
+            ):
+                await self.store.claims.claim_more(
+                    tenant_id, details.identifiers.claim_keys(), customer_id
+                )
+                await link_identifiers(self.store, tenant_id, customer_id, details.identifiers)
+                return
+        raise TimeoutError(f"profile {customer_id} kept changing under us")
+
+    async def _guest(self, tenant: Tenant, guest: Guest, event: BookingEvent) -> dict[str, Any]:
+        ids, invalid = identifiers_of(
+            external_id=None,
+            emails=[guest.email] if guest.email else [],
+            phone=guest.phone,
+            region=tenant.default_region,
+            channel_identities=[],
+        )
+        record: dict[str, Any] = {
+            "name": guest.name,
+            "email": ids.emails[0] if ids.emails else guest.email,
+            "phone": ids.phone or guest.phone,
+            "demographic": guest.demographic,
+            "customer_id": None,
+        }
+        if ids.empty:
+            return record
+        details = ProfileDetails(
+            identifiers=ids,
+            name=guest.name.strip() or None,
+            occurred_at=event.occurred_at,
+            invalid_phones=invalid,
+        )
+        customer_id, _ = await self.find_or_create(tenant.id, details, source=event.booking.source)
+        await self.update_profile(tenant.id, customer_id, details)
+        record["customer_id"] = customer_id
+        return record
+
+
+def _booking_document(
+    event: BookingEvent, customer_id: str, matched_by: str, guests: list[dict[str, Any]]
+) -> dict[str, Any]:
+    booking = event.booking
+    return {
+        "_id": booking_key(event.tenant_id, booking.booking_id),
+        "tenant_id": event.tenant_id,
+        "booking_id": booking.booking_id,
+        "version": event.version,
+        "event_id": str(event.event_id),
+        "event_type": str(event.type),
+        "confirmation_code": booking.confirmation_code,
+        "status": str(booking.status),
+        "activity_name": booking.activity_name,
+        "starts_at": booking.starts_at,
+        "created_at": booking.created_at,
+        "grand_total": Decimal128(booking.grand_total),
+        "currency": booking.currency,
+        "source": booking.source,
+        "branch_id": booking.branch_id,
+        "customer_id": customer_id,
+        "matched_by": matched_by,
+        "customer": event.customer.model_dump(mode="json", exclude_none=True),
+        "guests": guests,
+        "occurred_at": event.occurred_at,
+        "updated_at": datetime.now(UTC),
+    }

@@ -1,0 +1,32 @@
+"""Retroactive linking: when a profile gains an identifier, its earlier unlinked threads and
+communications with that identifier become the customer's."""
+
+from domain.store.database import Store
+from matchers.identity import Identifiers, Rule
+from matchers.participants import email_key, id_key, phone_key
+
+
+async def link_identifiers(
+    store: Store, tenant_id: str, customer_id: str, identifiers: Identifiers
+) -> int:
+    """Link every unlinked thread with one of ``identifiers``; returns how many."""
+    by_rule: list[tuple[Rule, list[str], str | None]] = [
+        (Rule.EMAIL, [email_key(email) for email in identifiers.emails], None),
+    ]
+    if identifiers.phone:
+        by_rule.append((Rule.PHONE, [phone_key(identifiers.phone)], None))
+    for identity_channel, user in identifiers.channel_identities:
+        by_rule.append((Rule.CHANNEL_IDENTITY, [id_key(user), f"user:{user}"], identity_channel))
+    linked = 0
+    for rule, keys, channel in by_rule:
+        if not keys:
+            continue
+        for thread in await store.threads.unlinked_with_keys(tenant_id, keys, channel):
+            await store.threads.link(thread["_id"], customer_id, str(rule), [])
+            await store.messages.link_thread(thread["_id"], customer_id, str(rule))
+            linked += 1
+    if linked:
+        latest = await store.messages.latest_for_customer(tenant_id, customer_id)
+        if latest is not None:
+            await store.customers.touch_contact(customer_id, latest)
+    return linked

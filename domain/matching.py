@@ -1,0 +1,50 @@
+"""Which customer a message belongs to, by SPEC's rules for messages."""
+
+from typing import Any
+
+from contracts import Channel, MessageEvent, Tenant
+from domain.store.database import Store
+from matchers import normalise_phone, phone_match_key
+from matchers.identity import MESSAGE_RULES, Candidate, Identifiers, Resolution, Rule, resolve
+
+
+class MessageMatcher:
+    """Linked channel identity, reference, email, current phone, previous phone; a rule that
+    finds several customers makes the message ambiguous and stops."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def match(
+        self, tenant: Tenant, event: MessageEvent, thread: dict[str, Any]
+    ) -> Resolution:
+        if thread.get("customer_id"):
+            return Resolution(customer_id=thread["customer_id"], rule=Rule.CHANNEL_IDENTITY)
+        identifiers = _identifiers(event)
+        found = await self.store.customers.candidates_by_rule(
+            tenant.id,
+            tuple(rule for rule in MESSAGE_RULES if rule is not Rule.REFERENCE),
+            identifiers,
+        )
+        if event.references:
+            found[Rule.REFERENCE] = await self._by_reference(tenant, list(event.references))
+        return resolve(found, MESSAGE_RULES)
+
+    async def _by_reference(self, tenant: Tenant, codes: list[str]) -> list[Candidate]:
+        by_booking = await self.store.bookings.customers_by_codes(tenant.id, codes)
+        by_external = await self.store.customers.by_external_ids(tenant.id, codes)
+        return [Candidate(customer_id) for customer_id in by_booking] + by_external
+
+
+def _identifiers(event: MessageEvent) -> Identifiers:
+    participant = event.participant
+    phone = normalise_phone(participant.phone) if participant.phone else None
+    identities = [(str(event.channel), participant.channel_user_id)]
+    if participant.user_id and event.channel is Channel.WHATSAPP:
+        identities.append((str(event.channel), participant.user_id))
+    return Identifiers(
+        emails=(participant.email,) if participant.email else (),
+        phone=phone,
+        phone_key=phone_match_key(phone) if phone else None,
+        channel_identities=tuple(identities),
+    )

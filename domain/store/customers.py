@@ -1,0 +1,299 @@
+"""``customers``: profiles, their identifiers, and the analytics derived from bookings."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from domain.store.search import external_id_fields, fold, name_clause, name_fields
+from matchers.identity import Candidate, Identifiers, Rule
+
+COLLECTION = "customers"
+_LIVE = {"merged_into": None}
+
+#: The list's sort orders, by the API's name for them; ties broken by id.
+SORTS: dict[str, list[tuple[str, int]]] = {
+    "-created_at": [("created_at", -1), ("_id", -1)],
+    "created_at": [("created_at", 1), ("_id", 1)],
+    "name": [("search_name", 1), ("_id", 1)],
+    "-total_bookings": [("analytics.total_bookings", -1), ("_id", -1)],
+    "-last_booking_at": [("analytics.last_booking_at", -1), ("_id", -1)],
+}
+
+
+def new_profile(tenant_id: str, *, source: str, now: datetime) -> dict[str, Any]:
+    """A profile with no identifiers and no bookings yet; its creator fills in the rest."""
+    return {
+        "tenant_id": tenant_id,
+        "source": source,
+        "created_at": now,
+        "customer_since": now,
+        "emails": [],
+        "phone": None,
+        "previous_phones": [],
+        "previous_phone_keys": [],
+        "channel_identities": [],
+        "tags": [],
+        "notes": None,
+        "merged_into": None,
+        "revision": 0,
+        "bookings_revision": 0,
+        "analytics": {
+            "total_bookings": 0,
+            "total_spent": [],
+            "lifetime_value": [],
+            "last_booking_at": None,
+            "last_contact_at": None,
+            "customer_since": now,
+        },
+        "known_customers": [],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerQuery:
+    """A search of the customer list: ``text`` matches part of the name, an email (or its
+    start) or the external id; ``phone_key`` any current or previous phone."""
+
+    text: str | None = None
+    phone_key: str | None = None
+    source: str | None = None
+    tag: str | None = None
+    sort: str = "-created_at"
+
+
+class Customers:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self._collection = database[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        """Every lookup the matchers make is index-backed."""
+        for keys in (
+            [("tenant_id", 1), ("external_id", 1)],
+            [("tenant_id", 1), ("emails", 1)],
+            [("tenant_id", 1), ("phone_key", 1)],
+            [("tenant_id", 1), ("previous_phone_keys", 1)],
+            [
+                ("tenant_id", 1),
+                ("channel_identities.channel", 1),
+                ("channel_identities.channel_user_id", 1),
+            ],
+            [("tenant_id", 1), ("created_at", -1), ("_id", -1)],
+            [("tenant_id", 1), ("search_name", 1), ("_id", 1)],
+            [("tenant_id", 1), ("search_words", 1)],
+            [("tenant_id", 1), ("search_grams", 1)],
+            [("tenant_id", 1), ("external_id_folded", 1)],
+            [("tenant_id", 1), ("analytics.total_bookings", -1), ("_id", -1)],
+            [("tenant_id", 1), ("analytics.last_booking_at", -1), ("_id", -1)],
+            [("tenant_id", 1), ("source", 1), ("created_at", -1)],
+            [("tenant_id", 1), ("tags", 1), ("created_at", -1)],
+            [("tenant_id", 1), ("merged_into", 1)],
+        ):
+            await self._collection.create_index(keys)
+
+    async def search(
+        self, tenant_id: str, query: CustomerQuery, *, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of live customers matching ``query``, and how many match in all."""
+        filters: dict[str, Any] = {"tenant_id": tenant_id, **_LIVE}
+        if query.source:
+            filters["source"] = query.source
+        if query.tag:
+            filters["tags"] = query.tag
+        alternatives: list[dict[str, Any]] = []
+        if query.text:
+            if clause := name_clause(query.text):
+                alternatives.append(clause)
+            lowered = query.text.strip().lower()
+            alternatives.append({"emails": {"$regex": f"^{re.escape(lowered)}"}})
+            alternatives.append({"external_id_folded": fold(query.text)})
+        if query.phone_key:
+            alternatives.append({"phone_key": query.phone_key})
+            alternatives.append({"previous_phone_keys": query.phone_key})
+        if alternatives:
+            filters["$or"] = alternatives
+        cursor = self._collection.find(filters).sort(SORTS[query.sort]).skip(skip).limit(limit)
+        return await cursor.to_list(), await self._collection.count_documents(filters)
+
+    async def names(self, tenant_id: str, customer_ids: list[str]) -> dict[str, str | None]:
+        """The name of each of these customers (for lists that show who a thread is with)."""
+        if not customer_ids:
+            return {}
+        # By id alone (the primary key serves it on every planner); the tenant is checked on
+        # what comes back, so another tenant's customer is never named.
+        cursor = self._collection.find({"_id": {"$in": customer_ids}}, {"name": 1, "tenant_id": 1})
+        return {
+            doc["_id"]: doc.get("name") async for doc in cursor if doc["tenant_id"] == tenant_id
+        }
+
+    async def insert(self, document: dict[str, Any]) -> None:
+        """Store a new profile made whole by its caller (a person created on the dashboard)."""
+        await self._collection.insert_one(
+            {
+                **document,
+                **name_fields(document.get("name")),
+                **external_id_fields(document.get("external_id")),
+            }
+        )
+
+    async def delete(self, tenant_id: str, customer_id: str) -> bool:
+        result = await self._collection.delete_one({"_id": customer_id, "tenant_id": tenant_id})
+        return result.deleted_count == 1
+
+    async def mark_merged(self, tenant_id: str, source: str, target: str) -> None:
+        """``source`` now lives on as ``target``; so does anything merged into it before."""
+        await self._collection.update_many(
+            {"tenant_id": tenant_id, "$or": [{"_id": source}, {"merged_into": source}]},
+            {"$set": {"merged_into": target, "updated_at": datetime.now(UTC)}},
+        )
+
+    async def candidates_by_rule(
+        self, tenant_id: str, rules: tuple[Rule, ...], identifiers: Identifiers
+    ) -> dict[Rule, list[Candidate]]:
+        """The live customers each of ``rules`` finds, in one query (oldest first)."""
+        clauses = [_clause(rule, identifiers) for rule in rules]
+        wanted = [clause for clause in clauses if clause]
+        if not wanted:
+            return {}
+        cursor = (
+            self._collection.find(
+                {"tenant_id": tenant_id, **_LIVE, "$or": wanted},
+                {
+                    "external_id": 1,
+                    "emails": 1,
+                    "phone_key": 1,
+                    "previous_phone_keys": 1,
+                    "channel_identities": 1,
+                },
+            )
+            .sort([("created_at", 1), ("_id", 1)])
+            .limit(50)
+        )
+        found: dict[Rule, list[Candidate]] = {}
+        async for doc in cursor:
+            candidate = Candidate(customer_id=doc["_id"], external_id=doc.get("external_id"))
+            for rule in rules:
+                if _finds(rule, identifiers, doc):
+                    found.setdefault(rule, []).append(candidate)
+        return found
+
+    async def create_if_missing(
+        self, tenant_id: str, customer_id: str, *, source: str, now: datetime
+    ) -> None:
+        """Create the profile unless a concurrent creator already did."""
+        await self._collection.update_one(
+            {"_id": customer_id},
+            {"$setOnInsert": new_profile(tenant_id, source=source, now=now)},
+            upsert=True,
+        )
+
+    async def get(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+        return await self._collection.find_one({"_id": customer_id, "tenant_id": tenant_id})
+
+    async def update_checked(
+        self, customer_id: str, revision: int, changes: dict[str, Any]
+    ) -> bool:
+        """Apply ``changes`` if the profile is still at ``revision`` (compare and set)."""
+        derived: dict[str, Any] = {}
+        if "name" in changes:
+            derived.update(name_fields(changes["name"]))
+        if "external_id" in changes:
+            derived.update(external_id_fields(changes["external_id"]))
+        result = await self._collection.update_one(
+            {"_id": customer_id, "revision": revision},
+            {
+                "$set": {**changes, **derived, "updated_at": datetime.now(UTC)},
+                "$inc": {"revision": 1},
+            },
+        )
+        return result.modified_count == 1
+
+    async def by_external_ids(self, tenant_id: str, external_ids: list[str]) -> list[Candidate]:
+        cursor = self._collection.find(
+            {"tenant_id": tenant_id, **_LIVE, "external_id": {"$in": external_ids}},
+            {"external_id": 1},
+        ).sort([("created_at", 1), ("_id", 1)])
+        return [Candidate(doc["_id"], doc.get("external_id")) async for doc in cursor]
+
+    async def touch_contact(self, customer_id: str, occurred_at: datetime) -> None:
+        """``last_contact_at`` is the latest communication, whatever order they arrive in."""
+        await self._collection.update_one(
+            {"_id": customer_id}, {"$max": {"analytics.last_contact_at": occurred_at}}
+        )
+
+    async def next_bookings_revision(self, customer_id: str) -> int:
+        """Count a change to the customer's bookings; analytics computed after it carry it."""
+        doc = await self._collection.find_one_and_update(
+            {"_id": customer_id},
+            {"$inc": {"bookings_revision": 1}},
+            projection={"bookings_revision": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["bookings_revision"]) if doc else 0
+
+    async def set_analytics(
+        self,
+        customer_id: str,
+        revision: int,
+        analytics: dict[str, Any],
+        known_customers: list[dict[str, Any]],
+    ) -> None:
+        """Store analytics computed at ``revision``, unless newer ones are already stored."""
+        await self._collection.update_one(
+            {
+                "_id": customer_id,
+                "$or": [
+                    {"analytics_revision": {"$lt": revision}},
+                    {"analytics_revision": {"$exists": False}},
+                ],
+            },
+            {
+                "$set": {
+                    **{f"analytics.{name}": value for name, value in analytics.items()},
+                    "known_customers": known_customers,
+                    "analytics_revision": revision,
+                }
+            },
+        )
+
+
+def _clause(rule: Rule, ids: Identifiers) -> dict[str, Any] | None:
+    match rule:
+        case Rule.EXTERNAL_ID if ids.external_id:
+            return {"external_id": ids.external_id}
+        case Rule.EMAIL if ids.emails:
+            return {"emails": {"$in": list(ids.emails)}}
+        case Rule.PHONE if ids.phone_key:
+            return {"phone_key": ids.phone_key}
+        case Rule.PREVIOUS_PHONE if ids.phone_key:
+            return {"previous_phone_keys": ids.phone_key}
+        case Rule.CHANNEL_IDENTITY if ids.channel_identities:
+            return {
+                "$or": [
+                    {"channel_identities": {"$elemMatch": {"channel": c, "channel_user_id": u}}}
+                    for c, u in ids.channel_identities
+                ]
+            }
+    return None
+
+
+def _finds(rule: Rule, ids: Identifiers, doc: dict[str, Any]) -> bool:
+    match rule:
+        case Rule.EXTERNAL_ID:
+            return bool(ids.external_id) and doc.get("external_id") == ids.external_id
+        case Rule.EMAIL:
+            return any(email in (doc.get("emails") or []) for email in ids.emails)
+        case Rule.PHONE:
+            return bool(ids.phone_key) and doc.get("phone_key") == ids.phone_key
+        case Rule.PREVIOUS_PHONE:
+            return bool(ids.phone_key) and ids.phone_key in (doc.get("previous_phone_keys") or [])
+        case Rule.CHANNEL_IDENTITY:
+            linked = {
+                (item.get("channel"), item.get("channel_user_id"))
+                for item in doc.get("channel_identities") or []
+            }
+            return any(identity in linked for identity in ids.channel_identities)
+    return False

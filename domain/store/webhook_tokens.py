@@ -1,0 +1,37 @@
+"""``replay_tokens``: one-time tokens of signed webhooks already accepted, shared by every
+gateway process (Mailgun signs a token that must never be accepted twice)."""
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+#: The collection keeps its first name, so tokens remembered before an upgrade still count.
+COLLECTION = "replay_tokens"
+
+
+class WebhookTokens:
+    """Tokens are keyed by ``{provider}:{token}`` and expire after ``ttl`` (a TTL index)."""
+
+    def __init__(self, database: AsyncDatabase[dict[str, Any]], ttl: timedelta) -> None:
+        self._collection = database[COLLECTION]
+        self._ttl = ttl
+
+    async def ensure_indexes(self) -> None:
+        """The TTL index that forgets tokens once their signatures can no longer be valid."""
+        await self._collection.create_index(
+            "seen_at", expireAfterSeconds=int(self._ttl.total_seconds()), name="seen_at_ttl"
+        )
+
+    async def seen(self, provider: str, token: str) -> bool:
+        found = await self._collection.find_one({"_id": f"{provider}:{token}"}, {"_id": 1})
+        return found is not None
+
+    async def remember(self, provider: str, token: str) -> None:
+        # A concurrent delivery of the same request may have remembered it first.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._collection.insert_one(
+                {"_id": f"{provider}:{token}", "seen_at": datetime.now(UTC)}
+            )

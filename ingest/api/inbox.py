@@ -1,0 +1,110 @@
+"""The Chats page's thread list: newest activity first, paged without skips or repeats.
+
+A thread moves to the top whenever a message arrives, so plain keyset paging would skip a
+thread that moves up past the reader's position and repeat nothing useful. Each cursor
+therefore carries the moment its first page was read (the snapshot), and every later page
+orders threads by where they stood at that moment: threads unchanged since then are paged
+from the index as they are; the few that changed are placed by their newest message stored
+by the snapshot. A thread that first appeared after the snapshot belongs to a fresh first page
+(which the live event stream announces).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from domain.store.database import Store
+from ingest.api import cursors
+from ingest.api.schemas.threads import Thread
+
+log = structlog.get_logger(__name__)
+
+#: Consumers and gateways stamp times with their own clocks: threads changed this close
+#: before a snapshot are placed from their messages too, which is exact either way.
+CLOCK_MARGIN = timedelta(seconds=2)
+
+#: How many threads changed since a snapshot one page can place; beyond, paging degrades to
+#: plain keyset order (logged), which can skip a thread that moved up.
+CHANGED_LIMIT = 2000
+
+Position = tuple[datetime, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFilters:
+    channel: str | None = None
+    customer_id: str | None = None
+    unread: bool | None = None
+
+    def query(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if self.channel:
+            query["channel"] = self.channel
+        if self.customer_id:
+            query["customer_id"] = self.customer_id
+        if self.unread is True:
+            query["unread_count"] = {"$gt": 0}
+        elif self.unread is False:
+            query["unread_count"] = 0
+        return query
+
+
+async def list_threads(
+    store: Store, tenant_id: str, filters: ThreadFilters, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of threads and the cursor of the next page (None on the last page)."""
+    query = filters.query()
+    if cursor is None:
+        snapshot = datetime.now(UTC)
+        found = await store.threads.page(
+            tenant_id, query, below=None, unchanged_since=None, limit=limit + 1
+        )
+        placed = [(_position(thread), thread) for thread in found]
+    else:
+        fields = cursors.decode(cursor, times=("snapshot", "at"), texts=("thread",))
+        snapshot, below = fields["snapshot"], (fields["at"], fields["thread"])
+        placed = await _page_as_of(store, tenant_id, query, snapshot, below, limit + 1)
+    page = placed[:limit]
+    if len(placed) <= limit or not page:
+        return [thread for _, thread in page], None
+    (at, last), _ = page[-1]
+    return [thread for _, thread in page], cursors.encode(
+        {"snapshot": snapshot, "at": at, "thread": last}
+    )
+
+
+async def _page_as_of(
+    store: Store,
+    tenant_id: str,
+    query: dict[str, Any],
+    snapshot: datetime,
+    below: Position,
+    limit: int,
+) -> list[tuple[Position, dict[str, Any]]]:
+    settled = snapshot - CLOCK_MARGIN
+    unchanged = await store.threads.page(
+        tenant_id, query, below=below, unchanged_since=settled, limit=limit
+    )
+    placed = [(_position(thread), thread) for thread in unchanged]
+    changed = await store.threads.changed_since(tenant_id, query, settled, CHANGED_LIMIT)
+    if len(changed) == CHANGED_LIMIT:
+        log.warning("thread_list_snapshot_overflow", tenant_id=tenant_id)
+    for thread in changed:
+        at = await store.messages.last_message_at_as_of(thread["_id"], snapshot)
+        if at is not None and (at, thread["_id"]) < below:
+            placed.append(((at, thread["_id"]), thread))
+    placed.sort(key=lambda item: item[0], reverse=True)
+    return placed[:limit]
+
+
+async def thread_views(store: Store, tenant_id: str, threads: list[dict[str, Any]]) -> list[Thread]:
+    """Threads as the API gives them, each with its customer's name (one lookup for all)."""
+    linked = sorted({t["customer_id"] for t in threads if t.get("customer_id")})
+    names = await store.customers.names(tenant_id, linked)
+    return [Thread.from_document(t, names.get(t.get("customer_id") or "")) for t in threads]
+
+
+def _position(thread: dict[str, Any]) -> Position:
+    return thread["last_message_at"], thread["_id"]

@@ -1,0 +1,120 @@
+"""Threads and their messages, as the Chats page reads them."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from contracts import Channel, Content, DeliveryStatus, Direction, Participant, StatusError
+from contracts.enums import ContentType
+from ingest.api.schemas.common import ApiModel, drop_none, utc
+
+
+class CustomerRef(ApiModel):
+    id: str
+    name: str | None
+
+
+class LastMessage(ApiModel):
+    preview: str = Field(max_length=140)
+    direction: Direction
+    occurred_at: datetime
+    content_type: ContentType
+
+
+class Thread(ApiModel):
+    id: str
+    channel: Channel
+    participant: Participant
+    customer: CustomerRef | None
+    matched_by: str | None = None
+    candidates: list[str] = Field(
+        default_factory=list, description="possible customers when the match was ambiguous"
+    )
+    last_message: LastMessage | None
+    message_count: int
+    unread_count: int
+    created_at: datetime
+    last_message_at: datetime | None
+    last_read_at: datetime | None = None
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any], customer_name: str | None) -> "Thread":
+        last = document.get("last_message")
+        customer_id = document.get("customer_id")
+        return cls(
+            id=document["_id"],
+            channel=document["channel"],
+            participant=Participant.model_validate(drop_none(document["participant"])),
+            customer=CustomerRef(id=customer_id, name=customer_name) if customer_id else None,
+            matched_by=document.get("matched_by"),
+            candidates=document.get("candidates") or [],
+            last_message=(
+                LastMessage(
+                    preview=last.get("preview", ""),
+                    direction=last["direction"],
+                    occurred_at=utc(last["occurred_at"]),
+                    content_type=last["content_type"],
+                )
+                if last
+                else None
+            ),
+            message_count=document.get("message_count", 0),
+            unread_count=document.get("unread_count", 0),
+            created_at=utc(document["created_at"]),
+            last_message_at=utc(document.get("last_message_at")),
+            last_read_at=utc(document.get("last_read_at")),
+        )
+
+
+class ThreadPage(ApiModel):
+    items: list[Thread]
+    next_cursor: str | None = Field(description="pass as ``cursor`` for the next page")
+
+
+class Message(ApiModel):
+    id: str
+    event_id: str
+    thread_id: str
+    channel: Channel
+    direction: Direction
+    occurred_at: datetime
+    received_at: datetime | None = None
+    content: Content
+    status: DeliveryStatus | None = Field(description="outbound messages only")
+    status_error: StatusError | None = None
+    provider_message_id: str
+    customer_id: str | None = None
+    matched_by: str | None = None
+    deleted: bool = False
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Message":
+        error = document.get("status_error")
+        outbound = document["direction"] == "outbound"
+        return cls(
+            id=document["_id"],
+            event_id=document["_id"],
+            thread_id=document["thread_id"],
+            channel=document["channel"],
+            direction=document["direction"],
+            occurred_at=utc(document["occurred_at"]),
+            received_at=utc(document.get("received_at")),
+            content=Content.model_validate(document["content"]),
+            status=(document.get("status") or "sent") if outbound else None,
+            status_error=StatusError.model_validate(error) if error and outbound else None,
+            provider_message_id=document["provider_message_id"],
+            customer_id=document.get("customer_id"),
+            matched_by=document.get("matched_by"),
+            deleted=bool(document.get("deleted") or document["content"].get("deleted")),
+        )
+
+
+class MessagePage(ApiModel):
+    items: list[Message]
+    before: str | None = Field(
+        description="pass as ``before`` for older messages; null when there are none"
+    )
+    after: str | None = Field(
+        description="pass as ``after`` for newer messages; null when there are none yet"
+    )

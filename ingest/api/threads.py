@@ -1,0 +1,128 @@
+"""``/v1/threads``: the Chats page's conversations and their messages."""
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from contracts import Channel, Tenant
+from domain import threads
+from domain.store.database import Store
+from ingest.api.inbox import ThreadFilters, list_threads, thread_views
+from ingest.api.schemas.errors import errors
+from ingest.api.schemas.threads import Message, MessagePage, Thread, ThreadPage
+from ingest.errors import BadRequest, NotFound
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="items per page")]
+
+
+async def thread_page(
+    store: Store,
+    tenant: Tenant,
+    filters: ThreadFilters,
+    limit: int,
+    cursor: str | None,
+) -> ThreadPage:
+    found, next_cursor = await list_threads(store, tenant.id, filters, limit=limit, cursor=cursor)
+    return ThreadPage(items=await thread_views(store, tenant.id, found), next_cursor=next_cursor)
+
+
+class ThreadsApi(Controller):
+    path = "/v1/threads"
+    tags = ("threads",)
+    security = [{"ApiKey": []}]  # noqa: RUF012 (Litestar reads it from the class)
+
+    @get("/", responses=errors())
+    async def list(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        channel: FromQuery[Channel | None] = None,
+        customer_id: FromQuery[str | None] = None,
+        unread: FromQuery[bool | None] = None,
+        limit: Limit = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> ThreadPage:
+        """All channels in one list, newest activity first; ``next_cursor`` pages on without
+        skipping or repeating a thread while messages arrive."""
+        filters = ThreadFilters(channel=channel, customer_id=customer_id, unread=unread)
+        return await thread_page(store, tenant, filters, limit, cursor)
+
+    @get("/{thread_id:str}", responses=errors(404))
+    async def detail(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        thread_id: FromPath[str],
+    ) -> Thread:
+        thread = await store.threads.get(tenant.id, thread_id)
+        if thread is None:
+            raise NotFound("thread not found")
+        (view,) = await thread_views(store, tenant.id, [thread])
+        return view
+
+    @get("/{thread_id:str}/messages", responses=errors(404))
+    async def messages(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        thread_id: FromPath[str],
+        limit: Limit = 50,
+        before: Annotated[
+            str | None, QueryParameter(description="a message id: the messages just older")
+        ] = None,
+        after: Annotated[
+            str | None, QueryParameter(description="a message id: the messages just newer")
+        ] = None,
+    ) -> MessagePage:
+        """Oldest first. Without ``before`` or ``after``: the newest ``limit`` messages."""
+        if before and after:
+            raise BadRequest("give before or after, not both")
+        thread = await store.threads.get(tenant.id, thread_id)
+        if thread is None:
+            raise NotFound("thread not found")
+        anchor_id = before or after
+        anchor = None
+        if anchor_id:
+            message = await store.messages.get(tenant.id, anchor_id)
+            if message is None or message["thread_id"] != thread_id:
+                field = "before" if before else "after"
+                raise BadRequest(
+                    "no such message in this thread",
+                    details=[{"field": field, "message": "must be a message id of the thread"}],
+                )
+            anchor = (message["occurred_at"], message["_id"])
+        found = await store.messages.page(
+            thread_id,
+            before=anchor if before else None,
+            after=anchor if after else None,
+            limit=limit,
+        )
+        older = newer = None
+        if found:
+            first, last = found[0], found[-1]
+            if await store.messages.exists_beyond(
+                thread_id, (first["occurred_at"], first["_id"]), "$lt"
+            ):
+                older = first["_id"]
+            if await store.messages.exists_beyond(
+                thread_id, (last["occurred_at"], last["_id"]), "$gt"
+            ):
+                newer = last["_id"]
+        return MessagePage(
+            items=[Message.from_document(m) for m in found], before=older, after=newer
+        )
+
+    @post("/{thread_id:str}/read", status_code=204, responses=errors(404))
+    async def mark_read(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        thread_id: FromPath[str],
+    ) -> None:
+        """Everything in the thread up to now is read: ``unread_count`` becomes 0."""
+        thread = await store.threads.get(tenant.id, thread_id)
+        if thread is None:
+            raise NotFound("thread not found")
+        await threads.mark_read(store, tenant.id, thread)

@@ -1,0 +1,111 @@
+"""Postmark inbound: a parsed email posted as JSON."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from contracts import Provider
+from ingest.webhooks.channels.base import Headers, ParseContext, ParseError, ParseResult
+from ingest.webhooks.channels.email import InboundEmail, to_result
+from ingest.webhooks.channels.email_parsing import AttachmentMeta, header, parse_message
+
+_THREADING = ("message-id", "in-reply-to", "references")
+
+
+def parse(raw: bytes, headers: Headers, context: ParseContext) -> ParseResult:
+    """The MessageEvent of an inbound email, or a problem when no recipient is a tenant's.
+
+    The top-level ``MessageID`` is Postmark's own id, used only when the email has no
+    ``Message-ID`` header.
+    """
+    try:
+        payload = json.loads(raw)
+    except ValueError as error:
+        raise ParseError(f"Postmark body is not JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise ParseError("Postmark body is not a JSON object")
+
+    threading = _threading_headers(payload)
+    from_full = payload.get("FromFull")
+    mail = InboundEmail(
+        sender=(_mailbox(from_full) if isinstance(from_full, Mapping) else "")
+        or _text(payload, "From"),
+        to=_mailboxes(payload, "ToFull", "To"),
+        cc=_mailboxes(payload, "CcFull", "Cc"),
+        envelope_to=[
+            *_mailboxes(payload, "BccFull", "Bcc"),
+            *[value for value in (_text(payload, "OriginalRecipient"),) if value],
+        ],
+        subject=_text(payload, "Subject"),
+        text=_text(payload, "TextBody"),
+        stripped_text=_text(payload, "StrippedTextReply"),
+        html=_text(payload, "HtmlBody"),
+        attachments=_attachments(payload.get("Attachments")),
+        message_id=threading.get("message-id"),
+        provider_id=_text(payload, "MessageID"),
+        in_reply_to=threading.get("in-reply-to"),
+        references=threading.get("references"),
+        date=_text(payload, "Date"),
+        extra_references=[value for value in (_text(payload, "MailboxHash"),) if value],
+    )
+    return to_result(mail, provider=Provider.POSTMARK, context=context)
+
+
+def _threading_headers(payload: Mapping[str, Any]) -> dict[str, str]:
+    """Message-ID, In-Reply-To and References from ``Headers[]``, else from ``RawEmail``."""
+    found: dict[str, str] = {}
+    items = payload.get("Headers")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping):
+            name, value = item.get("Name"), item.get("Value")
+            if isinstance(name, str) and isinstance(value, str) and value.strip():
+                found.setdefault(name.strip().lower(), value)
+    raw_email = _text(payload, "RawEmail")
+    if "message-id" not in found and raw_email:
+        message = parse_message(raw_email.encode("utf-8", errors="replace"))
+        for name in _THREADING:
+            value = header(message, name)
+            if value:
+                found.setdefault(name, value)
+    return {name: found[name] for name in _THREADING if name in found}
+
+
+def _mailboxes(payload: Mapping[str, Any], full: str, plain: str) -> list[str]:
+    """Mailboxes from the structured ``*Full`` list, else from the header string."""
+    entries = payload.get(full)
+    if isinstance(entries, list) and entries:
+        return [box for entry in entries if isinstance(entry, Mapping) if (box := _mailbox(entry))]
+    value = _text(payload, plain)
+    return [value] if value else []
+
+
+def _mailbox(entry: Mapping[str, Any]) -> str:
+    address, name = entry.get("Email"), entry.get("Name")
+    if not isinstance(address, str) or not address.strip():
+        return ""
+    if not isinstance(name, str) or not name.strip():
+        return address.strip()
+    # Quoted by hand: formataddr would RFC 2047-encode a non-ASCII name, which parseaddr keeps.
+    quoted = name.strip().replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address.strip()}>'
+
+
+def _attachments(items: object) -> list[AttachmentMeta]:
+    found = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        size = item.get("ContentLength")
+        found.append(
+            AttachmentMeta(
+                filename=_text(item, "Name"),
+                mime_type=_text(item, "ContentType"),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            )
+        )
+    return found
+
+
+def _text(payload: Mapping[str, Any], name: str) -> str | None:
+    value = payload.get(name)
+    return value if isinstance(value, str) and value.strip() else None
