@@ -5,15 +5,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from bson import Decimal128
 
 from contracts import Tenant
+from domain.documents import (
+    BookingAnalytics,
+    BookingForAnalytics,
+    KnownCustomerDocument,
+    MoneyDocument,
+)
 from domain.store.database import Store
 
 
-def compute(bookings: Iterable[dict[str, Any]], counted_statuses: set[str]) -> dict[str, Any]:
+def compute(
+    bookings: Iterable[BookingForAnalytics], counted_statuses: set[str]
+) -> BookingAnalytics:
     """``total_bookings``, ``total_spent`` and ``lifetime_value`` per currency (exact), and
     ``last_booking_at``, over the bookings whose status counts."""
     spent: dict[str, Decimal] = defaultdict(Decimal)
@@ -29,7 +36,7 @@ def compute(bookings: Iterable[dict[str, Any]], counted_statuses: set[str]) -> d
         )
         created: datetime = booking["created_at"]
         last = created if last is None or created > last else last
-    rows = [
+    rows: list[MoneyDocument] = [
         {"currency": currency, "amount": Decimal128(amount)}
         for currency, amount in sorted(spent.items())
     ]
@@ -41,10 +48,12 @@ def compute(bookings: Iterable[dict[str, Any]], counted_statuses: set[str]) -> d
     }
 
 
-def known_customers(bookings: Iterable[dict[str, Any]], customer_id: str) -> list[dict[str, Any]]:
+def known_customers(
+    bookings: Iterable[BookingForAnalytics], customer_id: str
+) -> list[KnownCustomerDocument]:
     """Everyone the customer booked for, once each, in the order first booked; people without
     a profile are told apart by name."""
-    people: dict[str, dict[str, Any]] = {}
+    people: dict[str, KnownCustomerDocument] = {}
     ordered = sorted(bookings, key=lambda booking: (booking["created_at"], booking["_id"]))
     for booking in ordered:
         for guest in booking.get("guests") or []:

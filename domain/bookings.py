@@ -7,17 +7,17 @@ same state as once.
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from bson import Decimal128
 
 from contracts import BookingEvent, Guest, Tenant
 from domain import analytics
+from domain.documents import BookingDocument, GuestDocument
 from domain.linking import link_identifiers
 from domain.profiles import ProfileDetails, booking_changes, details_of_customer, identifiers_of
-from domain.store.bookings import booking_key
 from domain.store.database import Store
+from matchers import keys
 from matchers.identity import BOOKING_RULES, resolve
 
 log = structlog.get_logger(__name__)
@@ -36,7 +36,7 @@ class BookingService:
             tenant.id,
             details,
             source=event.booking.source,
-            fallback_key=f"booking:{event.booking.booking_id}",
+            fallback_key=keys.booking_claim(event.booking.booking_id),
         )
         await self.update_profile(tenant.id, customer_id, details)
         guests = [await self._guest(tenant, guest, event) for guest in event.guests]
@@ -115,7 +115,7 @@ class BookingService:
                 return
         raise TimeoutError(f"profile {customer_id} kept changing under us")
 
-    async def _guest(self, tenant: Tenant, guest: Guest, event: BookingEvent) -> dict[str, Any]:
+    async def _guest(self, tenant: Tenant, guest: Guest, event: BookingEvent) -> GuestDocument:
         ids, invalid = identifiers_of(
             external_id=None,
             emails=[guest.email] if guest.email else [],
@@ -123,7 +123,7 @@ class BookingService:
             region=tenant.default_region,
             channel_identities=[],
         )
-        record: dict[str, Any] = {
+        record: GuestDocument = {
             "name": guest.name,
             "email": ids.emails[0] if ids.emails else guest.email,
             "phone": ids.phone or guest.phone,
@@ -145,11 +145,11 @@ class BookingService:
 
 
 def _booking_document(
-    event: BookingEvent, customer_id: str, matched_by: str, guests: list[dict[str, Any]]
-) -> dict[str, Any]:
+    event: BookingEvent, customer_id: str, matched_by: str, guests: list[GuestDocument]
+) -> BookingDocument:
     booking = event.booking
     return {
-        "_id": booking_key(event.tenant_id, booking.booking_id),
+        "_id": keys.booking_id(event.tenant_id, booking.booking_id),
         "tenant_id": event.tenant_id,
         "booking_id": booking.booking_id,
         "version": event.version,

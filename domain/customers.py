@@ -14,6 +14,7 @@ import structlog
 
 from contracts import Tenant
 from domain import analytics
+from domain.documents import Changes, CustomerDocument
 from domain.linking import link_identifiers
 from domain.profiles import (
     clean_tags,
@@ -75,7 +76,7 @@ class CustomerService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def get(self, tenant: Tenant, customer_id: str) -> dict[str, Any]:
+    async def get(self, tenant: Tenant, customer_id: str) -> CustomerDocument:
         """The live profile; CustomerNotFound (with ``merged_into``) otherwise."""
         profile = await self.store.customers.get(tenant.id, customer_id)
         if profile is None:
@@ -84,13 +85,13 @@ class CustomerService:
             raise CustomerNotFound(customer_id, profile["merged_into"])
         return profile
 
-    async def create(self, tenant: Tenant, changes: CustomerChanges) -> dict[str, Any]:
+    async def create(self, tenant: Tenant, changes: CustomerChanges) -> CustomerDocument:
         values = changes.values
         ids, invalid = self._identifiers(tenant, values)
         await self._refuse_taken(tenant, ids, owner=None)
         customer_id = uuid.uuid4().hex
         now = datetime.now(UTC)
-        document = {
+        document: CustomerDocument = {
             **new_profile(tenant.id, source="dashboard", now=now),
             "_id": customer_id,
             "updated_at": now,
@@ -119,7 +120,7 @@ class CustomerService:
 
     async def update(
         self, tenant: Tenant, customer_id: str, changes: CustomerChanges
-    ) -> dict[str, Any]:
+    ) -> CustomerDocument:
         """Apply an edit; a replaced phone moves to ``previous_phones``."""
         for _ in range(_WRITE_ATTEMPTS):
             profile = await self.get(tenant, customer_id)
@@ -152,7 +153,7 @@ class CustomerService:
                 await analytics.refresh(self.store, tenant, booker)
         log.info("customer_deleted", customer_id=customer_id)
 
-    async def merge(self, tenant: Tenant, survivor_id: str, other_id: str) -> dict[str, Any]:
+    async def merge(self, tenant: Tenant, survivor_id: str, other_id: str) -> CustomerDocument:
         """Move everything of ``other_id`` to ``survivor_id``; the other then answers 404 with
         ``merged_into``. Each step is idempotent and the other is retired last, so a merge
         interrupted half-way can simply be asked again."""
@@ -223,11 +224,11 @@ class CustomerService:
             raise IdentifierTaken(taken)
 
     async def _edit(
-        self, tenant: Tenant, profile: dict[str, Any], changes: CustomerChanges
-    ) -> tuple[dict[str, Any], Identifiers]:
+        self, tenant: Tenant, profile: CustomerDocument, changes: CustomerChanges
+    ) -> tuple[Changes, Identifiers]:
         """The ``$set`` an edit makes, and the identifiers the profile gains by it."""
         values, given = changes.values, changes.fields_set
-        updates: dict[str, Any] = {}
+        updates: Changes = {}
         for name in PLAIN_FIELDS:
             if name in given:
                 value: Any = values[name]

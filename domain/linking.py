@@ -2,8 +2,8 @@
 communications with that identifier become the customer's."""
 
 from domain.store.database import Store
+from matchers import keys
 from matchers.identity import Identifiers, Rule
-from matchers.participants import email_key, id_key, phone_key
 
 
 async def link_identifiers(
@@ -11,17 +11,24 @@ async def link_identifiers(
 ) -> int:
     """Link every unlinked thread with one of ``identifiers``; returns how many."""
     by_rule: list[tuple[Rule, list[str], str | None]] = [
-        (Rule.EMAIL, [email_key(email) for email in identifiers.emails], None),
+        (Rule.EMAIL, [keys.email_participant(email) for email in identifiers.emails], None),
     ]
     if identifiers.phone:
-        by_rule.append((Rule.PHONE, [phone_key(identifiers.phone)], None))
+        by_rule.append((Rule.PHONE, [keys.phone_participant(identifiers.phone)], None))
     for identity_channel, user in identifiers.channel_identities:
-        by_rule.append((Rule.CHANNEL_IDENTITY, [id_key(user), f"user:{user}"], identity_channel))
+        by_rule.append(
+            (
+                Rule.CHANNEL_IDENTITY,
+                [keys.id_participant(user), keys.user_participant(user)],
+                identity_channel,
+            )
+        )
     linked = 0
-    for rule, keys, channel in by_rule:
-        if not keys:
+    for rule, participant_keys, channel in by_rule:
+        if not participant_keys:
             continue
-        for thread in await store.threads.unlinked_with_keys(tenant_id, keys, channel):
+        found = await store.threads.unlinked_with_keys(tenant_id, participant_keys, channel)
+        for thread in found:
             await store.threads.link(thread["_id"], customer_id, str(rule), [])
             await store.messages.link_thread(thread["_id"], customer_id, str(rule))
             linked += 1

@@ -1,8 +1,7 @@
 """Which customer a message belongs to, by SPEC's rules for messages."""
 
-from typing import Any
-
 from contracts import Channel, MessageEvent, Tenant
+from domain.documents import ThreadDocument
 from domain.store.database import Store
 from matchers import normalise_phone, phone_match_key
 from matchers.identity import MESSAGE_RULES, Candidate, Identifiers, Resolution, Rule, resolve
@@ -16,7 +15,7 @@ class MessageMatcher:
         self.store = store
 
     async def match(
-        self, tenant: Tenant, event: MessageEvent, thread: dict[str, Any]
+        self, tenant: Tenant, event: MessageEvent, thread: ThreadDocument
     ) -> Resolution:
         if thread.get("customer_id"):
             return Resolution(customer_id=thread["customer_id"], rule=Rule.CHANNEL_IDENTITY)

@@ -6,11 +6,12 @@ inserted in one bulk write, and each touched thread's summary is recomputed once
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
 
 import structlog
 
-from contracts import Direction, MessageEvent, Tenant
+from contracts import Direction, MessageEvent, Participant, Tenant
+from domain.documents import MessageDocument, ParticipantDocument, ThreadDocument
 from domain.matching import MessageMatcher
 from domain.statuses import apply_pending
 from domain.store.database import Store
@@ -33,10 +34,10 @@ class MessageService:
         # A redelivered event may come twice in one poll; it is one message.
         events = list({event.event_id: event for event in events}.values())
         now = datetime.now(UTC)
-        threads: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+        threads: dict[tuple[str, str, tuple[str, ...]], ThreadDocument] = {}
         # Within a poll, a thread's unlinked messages without references match alike.
         unmatched: dict[str, Resolution] = {}
-        documents: list[dict[str, Any]] = []
+        documents: list[MessageDocument] = []
         existing = await self._existing_threads(events)
         # Applied after the poll's insert: the message unsent may be in this poll too.
         unsent: list[MessageEvent] = []
@@ -56,12 +57,12 @@ class MessageService:
                         tenant.id,
                         event.channel,
                         keys,
-                        event.participant.model_dump(exclude_none=True),
+                        participant_document(event.participant),
                         event.business.channel_account_id,
                         now,
                     )
-                fresh = event.participant.model_dump(exclude_none=True)
-                known = thread.get("participant") or {}
+                fresh = participant_document(event.participant)
+                known: Mapping[str, object] = thread["participant"]
                 if event.direction is Direction.INBOUND and any(
                     known.get(name) != value for name, value in fresh.items()
                 ):
@@ -81,22 +82,20 @@ class MessageService:
             )
         await refresh_summaries(self.store, {t["_id"] for t in threads.values()})
         for document in documents:
-            if document.get("customer_id"):
-                await self.store.customers.touch_contact(
-                    document["customer_id"], document["occurred_at"]
-                )
+            if customer_id := document["customer_id"]:
+                await self.store.customers.touch_contact(customer_id, document["occurred_at"])
         log.info("messages_handled", events=len(events), inserted=len(inserted))
 
     async def _existing_threads(
         self, events: list[MessageEvent]
-    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+    ) -> dict[tuple[str, str, str], ThreadDocument]:
         """The existing threads of a poll's participants, by (tenant, channel, key)."""
         keys: dict[tuple[str, str], set[str]] = {}
         for event in events:
             keys.setdefault((event.tenant_id, str(event.channel)), set()).update(
                 participant_keys(event.channel, event.participant)
             )
-        known: dict[tuple[str, str, str], dict[str, Any]] = {}
+        known: dict[tuple[str, str, str], ThreadDocument] = {}
         for (tenant_id, channel), wanted in keys.items():
             found = await self.store.threads.by_keys(tenant_id, channel, sorted(wanted))
             known.update({(tenant_id, channel, key): t for key, t in found.items()})
@@ -106,9 +105,9 @@ class MessageService:
         self,
         tenant: Tenant,
         event: MessageEvent,
-        thread: dict[str, Any],
+        thread: ThreadDocument,
         unmatched: dict[str, Resolution],
-    ) -> dict[str, Any]:
+    ) -> MessageDocument:
         known = unmatched.get(thread["_id"])
         if known is not None and not event.references and not thread.get("customer_id"):
             resolution = known
@@ -140,7 +139,7 @@ class MessageService:
             "provider_message_id": event.provider_message_id,
             "occurred_at": event.occurred_at,
             "received_at": event.received_at,
-            "participant": event.participant.model_dump(exclude_none=True),
+            "participant": participant_document(event.participant),
             "counterpart": _counterpart(event),
             "business": event.business.model_dump(),
             "content": event.content.model_dump(mode="json", exclude_none=True),
@@ -158,7 +157,12 @@ class MessageService:
         }
 
 
-def _oldest(threads: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+def participant_document(participant: Participant) -> ParticipantDocument:
+    """The participant as stored: its fields without the empty ones."""
+    return cast("ParticipantDocument", participant.model_dump(exclude_none=True))
+
+
+def _oldest(threads: Iterable[ThreadDocument | None]) -> ThreadDocument | None:
     """The thread created first, as ``find_or_create`` would pick it."""
     found = [thread for thread in threads if thread is not None]
     return min(found, key=lambda thread: thread["created_at"]) if found else None

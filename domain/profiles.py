@@ -3,10 +3,10 @@ merge with another profile. Pure: each function returns the ``$set`` the store a
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from contracts import BookingCustomer, Tenant
-from matchers import normalise_email, normalise_phone, phone_match_key
+from domain.documents import Changes, CustomerDocument, StoredJson
+from matchers import keys, normalise_email, normalise_phone, phone_match_key
 from matchers.identity import Identifiers
 
 
@@ -16,7 +16,7 @@ class ProfileDetails:
 
     identifiers: Identifiers
     name: str | None = None
-    address: dict[str, Any] | None = None
+    address: StoredJson | None = None
     date_of_birth: date | None = None
     company_name: str | None = None
     occurred_at: datetime | None = None
@@ -73,7 +73,7 @@ def details_of_customer(
     )
 
 
-def booking_changes(profile: dict[str, Any], details: ProfileDetails) -> dict[str, Any]:
+def booking_changes(profile: CustomerDocument, details: ProfileDetails) -> Changes:
     """The fields of ``profile`` that ``details`` change (a ``$set`` document).
 
     New emails are appended (the first stays primary). A new phone becomes current and the
@@ -83,7 +83,7 @@ def booking_changes(profile: dict[str, Any], details: ProfileDetails) -> dict[st
     birth are filled in; channel identities and the external id are added.
     """
     ids = details.identifiers
-    changes: dict[str, Any] = {}
+    changes: Changes = {}
     emails = list(profile.get("emails") or [])
     added = [email for email in ids.emails if email not in emails]
     if added:
@@ -116,10 +116,17 @@ def booking_changes(profile: dict[str, Any], details: ProfileDetails) -> dict[st
     return changes
 
 
+def current_phone(profile: CustomerDocument) -> tuple[str, str] | None:
+    """The profile's current phone and its match key, when it has one."""
+    phone, key = profile.get("phone"), profile.get("phone_key")
+    return (phone, key) if phone and key else None
+
+
 def phone_changes(
-    profile: dict[str, Any], phone: str, key: str, occurred_at: datetime | None
-) -> dict[str, Any]:
-    current_key = profile.get("phone_key")
+    profile: CustomerDocument, phone: str, key: str, occurred_at: datetime | None
+) -> Changes:
+    current = current_phone(profile)
+    current_key = current[1] if current else None
     if current_key == key:
         return {}
     previous = list(profile.get("previous_phones") or [])
@@ -127,9 +134,9 @@ def phone_changes(
     changed_at: datetime | None = profile.get("phone_changed_at")
     newer = changed_at is None or occurred_at is None or occurred_at >= changed_at
     if current_key is None or newer:
-        if current_key is not None and current_key not in previous_keys:
-            previous.append(profile["phone"])
-            previous_keys.append(current_key)
+        if current is not None and current_key not in previous_keys:
+            previous.append(current[0])
+            previous_keys.append(current[1])
         if key in previous_keys:
             index = previous_keys.index(key)
             del previous[index], previous_keys[index]
@@ -145,13 +152,13 @@ def phone_changes(
     return {"previous_phones": [*previous, phone], "previous_phone_keys": [*previous_keys, key]}
 
 
-def merged_profile(survivor: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+def merged_profile(survivor: CustomerDocument, other: CustomerDocument) -> Changes:
     """The ``$set`` that gives ``survivor`` everything ``other`` knew. Pure.
 
     The survivor's values win; the other's fill blanks, its emails and identities are
     appended, and its phones are kept as previous phones when the survivor has one.
     """
-    updates: dict[str, Any] = {}
+    updates: Changes = {}
     emails = list(survivor.get("emails") or [])
     extra = [email for email in other.get("emails") or [] if email not in emails]
     if extra:
@@ -164,15 +171,15 @@ def merged_profile(survivor: dict[str, Any], other: dict[str, Any]) -> dict[str,
     phones = list(
         zip(other.get("previous_phones") or [], other.get("previous_phone_keys") or [], strict=True)
     )
-    if other.get("phone_key"):
+    their_phone = current_phone(other)
+    if their_phone is not None:
+        phone, key = their_phone
         if not survivor.get("phone_key"):
             updates.update(
-                phone=other["phone"],
-                phone_key=other["phone_key"],
-                phone_changed_at=other.get("phone_changed_at"),
+                phone=phone, phone_key=key, phone_changed_at=other.get("phone_changed_at")
             )
         else:
-            phones.append((other["phone"], other["phone_key"]))
+            phones.append(their_phone)
     for phone, key in phones:
         if key not in previous_keys and key != updates.get("phone_key", survivor.get("phone_key")):
             previous.append(phone)
@@ -195,16 +202,14 @@ def merged_profile(survivor: dict[str, Any], other: dict[str, Any]) -> dict[str,
     unmatched += [p for p in other.get("unmatched_phones") or [] if p not in unmatched]
     if unmatched != list(survivor.get("unmatched_phones") or []):
         updates["unmatched_phones"] = unmatched
-    ours, theirs = survivor.get("customer_since"), other.get("customer_since")
-    if theirs and (ours is None or theirs < ours):
-        updates["customer_since"] = theirs
-        updates["analytics.customer_since"] = theirs
+    ours, since = survivor.get("customer_since"), other.get("customer_since")
+    if since and (ours is None or since < ours):
+        updates["customer_since"] = since
+        updates["analytics.customer_since"] = since
     return updates
 
 
-def phone_edit(
-    profile: dict[str, Any], ids: Identifiers, invalid: tuple[str, ...]
-) -> dict[str, Any]:
+def phone_edit(profile: CustomerDocument, ids: Identifiers, invalid: tuple[str, ...]) -> Changes:
     """A phone set on the dashboard replaces the current one, which becomes a previous one;
     one that is not a valid number is only kept, as unmatched."""
     if invalid:
@@ -212,13 +217,14 @@ def phone_edit(
         fresh = [phone for phone in invalid if phone not in unmatched]
         return {"unmatched_phones": unmatched + fresh} if fresh else {}
     if ids.phone is None or ids.phone_key is None:
-        if not profile.get("phone_key"):
+        current = current_phone(profile)
+        if current is None:
             return {}
         previous = list(profile.get("previous_phones") or [])
         previous_keys = list(profile.get("previous_phone_keys") or [])
-        if profile["phone_key"] not in previous_keys:
-            previous.append(profile["phone"])
-            previous_keys.append(profile["phone_key"])
+        if current[1] not in previous_keys:
+            previous.append(current[0])
+            previous_keys.append(current[1])
         return {
             "phone": None,
             "phone_key": None,
@@ -228,14 +234,14 @@ def phone_edit(
     return phone_changes(profile, ids.phone, ids.phone_key, datetime.now(UTC))
 
 
-def lost_claim_keys(profile: dict[str, Any], updates: dict[str, Any]) -> list[str]:
+def lost_claim_keys(profile: CustomerDocument, updates: Changes) -> list[str]:
     """The claim keys of the emails and external id an edit removed."""
     lost = []
     if "emails" in updates:
         kept = set(updates["emails"])
-        lost += [f"email:{email}" for email in profile.get("emails") or [] if email not in kept]
-    if "external_id" in updates and profile.get("external_id"):
-        lost.append(f"external:{profile['external_id']}")
+        lost += [keys.email_claim(e) for e in profile.get("emails") or [] if e not in kept]
+    if "external_id" in updates and (external_id := profile.get("external_id")):
+        lost.append(keys.external_claim(external_id))
     return lost
 
 

@@ -5,11 +5,10 @@ message side and the receipt side each check the other after writing, so whichev
 second applies it.
 """
 
-from typing import Any
-
 import structlog
 
 from contracts import StatusEvent
+from domain.documents import MessageDocument, StatusErrorDocument
 from domain.store.database import Store
 from matchers.participants import participant_keys
 
@@ -22,7 +21,9 @@ class StatusService:
 
     async def apply(self, event: StatusEvent) -> None:
         """Apply a receipt now, or keep it until its message arrives."""
-        error = event.error.model_dump() if event.error else None
+        error: StatusErrorDocument | None = (
+            {"code": event.error.code, "title": event.error.title} if event.error else None
+        )
         if event.watermark is not None:
             await self._watermark(event)
             return
@@ -66,7 +67,7 @@ class StatusService:
             )
 
 
-async def apply_pending(store: Store, message: dict[str, Any]) -> None:
+async def apply_pending(store: Store, message: MessageDocument) -> None:
     """Apply receipts that arrived before ``message`` did."""
     pending = await store.pending_statuses.for_messages(
         message["tenant_id"], message["channel"], [message["provider_message_id"]]
@@ -78,5 +79,5 @@ async def apply_pending(store: Store, message: dict[str, Any]) -> None:
             status["provider_message_id"],
             status["status"],
             status["occurred_at"],
-            status.get("error"),
+            status["error"],
         )

@@ -2,8 +2,8 @@
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
+from domain.documents import ThreadDocument
 from domain.store.database import Store
 
 
@@ -19,7 +19,7 @@ async def refresh_summaries(store: Store, thread_ids: Iterable[str]) -> None:
     )
 
 
-async def mark_read(store: Store, tenant_id: str, thread: dict[str, Any]) -> None:
+async def mark_read(store: Store, tenant_id: str, thread: ThreadDocument) -> None:
     """Everything in ``thread`` up to now is read: its unread count becomes 0."""
     # A provider clock ahead of ours must not leave the newest message unread.
     now = datetime.now(UTC)

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from matchers import keys
+
 
 class Rule(StrEnum):
     """How a customer was found; recorded as ``matched_by``."""
@@ -106,9 +108,9 @@ class Identifiers:
         share an email or phone and must never converge, so it is claimed alone.
         """
         if self.external_id:
-            return [f"external:{self.external_id}"]
-        keys = [f"email:{email}" for email in self.emails]
+            return [keys.external_claim(self.external_id)]
+        claims = [keys.email_claim(email) for email in self.emails]
         if self.phone_key:
-            keys.append(f"phone:{self.phone_key}")
-        keys += [f"channel:{channel}:{user}" for channel, user in self.channel_identities]
-        return keys
+            claims.append(keys.phone_claim(self.phone_key))
+        claims += [keys.channel_claim(channel, user) for channel, user in self.channel_identities]
+        return claims

@@ -1,21 +1,21 @@
-"""``bookings``: the newest version of every booking, and the figures derived from them."""
+"""``bookings``: the newest version of every booking."""
 
-from typing import Any
+from typing import Any, cast
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from domain.documents import BookingDocument, BookingForAnalytics
+from matchers import keys
 
 COLLECTION = "bookings"
 
 
-def booking_key(tenant_id: str, booking_id: str) -> str:
-    return f"{tenant_id}:{booking_id}"
-
-
 class Bookings:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = database[COLLECTION]
+        self._collection = cast("AsyncCollection[BookingDocument]", database[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index(
@@ -26,7 +26,7 @@ class Bookings:
         )
         await self._collection.create_index([("tenant_id", 1), ("confirmation_code", 1)])
 
-    async def upsert_if_newer(self, document: dict[str, Any]) -> tuple[bool, str | None]:
+    async def upsert_if_newer(self, document: BookingDocument) -> tuple[bool, str | None]:
         """Store ``document`` unless a version at least as new is stored.
 
         Returns whether it was stored and the customer the booking belonged to before.
@@ -43,26 +43,27 @@ class Bookings:
             return False, None  # the stored version is the same or newer
         return True, before["customer_id"] if before else None
 
-    async def get(self, tenant_id: str, booking_id: str) -> dict[str, Any] | None:
-        return await self._collection.find_one({"_id": booking_key(tenant_id, booking_id)})
+    async def get(self, tenant_id: str, booking_id: str) -> BookingDocument | None:
+        return await self._collection.find_one({"_id": keys.booking_id(tenant_id, booking_id)})
 
     async def customers_by_codes(self, tenant_id: str, codes: list[str]) -> list[str]:
         """The primary bookers of the bookings with these confirmation codes."""
         cursor = self._collection.find(
             {"tenant_id": tenant_id, "confirmation_code": {"$in": codes}}, {"customer_id": 1}
         )
-        return [doc["customer_id"] async for doc in cursor if doc.get("customer_id")]
+        return [customer async for doc in cursor if (customer := doc["customer_id"])]
 
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[BookingForAnalytics]:
         """The bookings a customer made as primary booker, with what analytics need."""
-        return await self._collection.find(
+        found = self._collection.find(
             {"tenant_id": tenant_id, "customer_id": customer_id},
             {"status": 1, "currency": 1, "grand_total": 1, "created_at": 1, "guests": 1},
-        ).to_list()
+        )
+        return cast("list[BookingForAnalytics]", await found.to_list())
 
     async def page(
         self, tenant_id: str, *, customer_id: str, as_guest: bool, skip: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[BookingDocument], int]:
         """A customer's bookings (as primary booker, or as a named guest), latest start first,
         and how many there are."""
         field = "guests.customer_id" if as_guest else "customer_id"

@@ -3,11 +3,20 @@
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from domain.documents import (
+    BookingAnalytics,
+    Changes,
+    CustomerDocument,
+    KnownCustomerDocument,
+    ProfileFields,
+    Query,
+)
 from domain.store.search import external_id_fields, fold, name_clause, name_fields
 from matchers.identity import Candidate, Identifiers, Rule
 
@@ -24,7 +33,7 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-def new_profile(tenant_id: str, *, source: str, now: datetime) -> dict[str, Any]:
+def new_profile(tenant_id: str, *, source: str, now: datetime) -> ProfileFields:
     """A profile with no identifiers and no bookings yet; its creator fills in the rest."""
     return {
         "tenant_id": tenant_id,
@@ -67,7 +76,7 @@ class CustomerQuery:
 
 class Customers:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = database[COLLECTION]
+        self._collection = cast("AsyncCollection[CustomerDocument]", database[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         """Every lookup the matchers make is index-backed."""
@@ -96,14 +105,14 @@ class Customers:
 
     async def search(
         self, tenant_id: str, query: CustomerQuery, *, skip: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[CustomerDocument], int]:
         """One page of live customers matching ``query``, and how many match in all."""
-        filters: dict[str, Any] = {"tenant_id": tenant_id, **_LIVE}
+        filters: Query = {"tenant_id": tenant_id, **_LIVE}
         if query.source:
             filters["source"] = query.source
         if query.tag:
             filters["tags"] = query.tag
-        alternatives: list[dict[str, Any]] = []
+        alternatives: list[Query] = []
         if query.text:
             if clause := name_clause(query.text):
                 alternatives.append(clause)
@@ -129,15 +138,14 @@ class Customers:
             doc["_id"]: doc.get("name") async for doc in cursor if doc["tenant_id"] == tenant_id
         }
 
-    async def insert(self, document: dict[str, Any]) -> None:
+    async def insert(self, document: CustomerDocument) -> None:
         """Store a new profile made whole by its caller (a person created on the dashboard)."""
-        await self._collection.insert_one(
-            {
-                **document,
-                **name_fields(document.get("name")),
-                **external_id_fields(document.get("external_id")),
-            }
-        )
+        stored: CustomerDocument = {
+            **document,
+            **name_fields(document.get("name")),
+            **external_id_fields(document.get("external_id")),
+        }
+        await self._collection.insert_one(stored)
 
     async def delete(self, tenant_id: str, customer_id: str) -> bool:
         result = await self._collection.delete_one({"_id": customer_id, "tenant_id": tenant_id})
@@ -190,14 +198,12 @@ class Customers:
             upsert=True,
         )
 
-    async def get(self, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDocument | None:
         return await self._collection.find_one({"_id": customer_id, "tenant_id": tenant_id})
 
-    async def update_checked(
-        self, customer_id: str, revision: int, changes: dict[str, Any]
-    ) -> bool:
+    async def update_checked(self, customer_id: str, revision: int, changes: Changes) -> bool:
         """Apply ``changes`` if the profile is still at ``revision`` (compare and set)."""
-        derived: dict[str, Any] = {}
+        derived: Changes = {}
         if "name" in changes:
             derived.update(name_fields(changes["name"]))
         if "external_id" in changes:
@@ -238,8 +244,8 @@ class Customers:
         self,
         customer_id: str,
         revision: int,
-        analytics: dict[str, Any],
-        known_customers: list[dict[str, Any]],
+        analytics: BookingAnalytics,
+        known_customers: list[KnownCustomerDocument],
     ) -> None:
         """Store analytics computed at ``revision``, unless newer ones are already stored."""
         await self._collection.update_one(
@@ -260,7 +266,7 @@ class Customers:
         )
 
 
-def _clause(rule: Rule, ids: Identifiers) -> dict[str, Any] | None:
+def _clause(rule: Rule, ids: Identifiers) -> Query | None:
     match rule:
         case Rule.EXTERNAL_ID if ids.external_id:
             return {"external_id": ids.external_id}
@@ -280,7 +286,7 @@ def _clause(rule: Rule, ids: Identifiers) -> dict[str, Any] | None:
     return None
 
 
-def _finds(rule: Rule, ids: Identifiers, doc: dict[str, Any]) -> bool:
+def _finds(rule: Rule, ids: Identifiers, doc: CustomerDocument) -> bool:
     match rule:
         case Rule.EXTERNAL_ID:
             return bool(ids.external_id) and doc.get("external_id") == ids.external_id

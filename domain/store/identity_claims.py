@@ -5,21 +5,21 @@ key makes two consumers creating the same new customer at once converge: the los
 winner's claim and adopts that customer instead of making a second one.
 """
 
-from typing import Any
+from typing import Any, cast
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from domain.documents import IdentityClaimDocument, Query
+from matchers import keys
 
 COLLECTION = "identity_claims"
 
 
-def claim_key(tenant_id: str, identifier: str) -> str:
-    return f"{tenant_id}|{identifier}"
-
-
 class IdentityClaims:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = database[COLLECTION]
+        self._collection = cast("AsyncCollection[IdentityClaimDocument]", database[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("tenant_id", 1), ("customer_id", 1)])
@@ -32,7 +32,7 @@ class IdentityClaims:
         will never exist).
         """
         for identifier in sorted(set(identifiers)):
-            key = claim_key(tenant_id, identifier)
+            key = keys.claim_id(tenant_id, identifier)
             try:
                 await self._collection.insert_one(
                     {"_id": key, "tenant_id": tenant_id, "customer_id": customer_id}
@@ -55,7 +55,7 @@ class IdentityClaims:
             try:
                 await self._collection.insert_one(
                     {
-                        "_id": claim_key(tenant_id, identifier),
+                        "_id": keys.claim_id(tenant_id, identifier),
                         "tenant_id": tenant_id,
                         "customer_id": customer_id,
                     }
@@ -73,7 +73,7 @@ class IdentityClaims:
     ) -> None:
         """Forget the customer's claims on ``identifiers`` (all of them when None), so a new
         profile may take them."""
-        query: dict[str, Any] = {"tenant_id": tenant_id, "customer_id": customer_id}
+        query: Query = {"tenant_id": tenant_id, "customer_id": customer_id}
         if identifiers is not None:
-            query["_id"] = {"$in": [claim_key(tenant_id, item) for item in identifiers]}
+            query["_id"] = {"$in": [keys.claim_id(tenant_id, item) for item in identifiers]}
         await self._collection.delete_many(query)

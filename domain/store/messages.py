@@ -1,10 +1,19 @@
 """``messages``: every message of every thread, once, and each customer's communications."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+
+from domain.documents import (
+    Changes,
+    LastMessageDocument,
+    MessageDocument,
+    StatusErrorDocument,
+    ThreadSummary,
+)
 
 COLLECTION = "messages"
 _DUPLICATE_KEY = 11000
@@ -16,9 +25,23 @@ _NEWEST_FIRST = [("occurred_at", -1), ("_id", -1)]
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
+class _ThreadMessages(TypedDict):
+    """A thread's row of the summary aggregation."""
+
+    _id: str
+    count: int
+    inbound: int
+    last: MessageDocument
+
+
+class _UnreadCount(TypedDict):
+    _id: str
+    unread: int
+
+
 class Messages:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = database[COLLECTION]
+        self._collection = cast("AsyncCollection[MessageDocument]", database[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("thread_id", 1), ("occurred_at", 1), ("_id", 1)])
@@ -32,7 +55,7 @@ class Messages:
             [("tenant_id", 1), ("customer_id", 1), ("occurred_at", -1), ("_id", -1)]
         )
 
-    async def insert_new(self, documents: list[dict[str, Any]]) -> set[str]:
+    async def insert_new(self, documents: list[MessageDocument]) -> set[str]:
         """Insert each message unless already stored; the ids actually inserted."""
         if not documents:
             return set()
@@ -55,30 +78,25 @@ class Messages:
             return ids - failed
         return ids
 
-    async def summaries(
-        self, last_read_at: dict[str, datetime | None]
-    ) -> dict[str, dict[str, Any]]:
+    async def summaries(self, last_read_at: dict[str, datetime | None]) -> dict[str, ThreadSummary]:
         """Each thread's summary, computed from its stored messages: one aggregation for all
         of them, and one more for the unread counts of threads read before."""
         threads = list(last_read_at)
-        grouped = await (
-            await self._collection.aggregate(
-                [
-                    {"$match": {"thread_id": {"$in": threads}}},
-                    {"$sort": {"thread_id": 1, "occurred_at": -1, "_id": -1}},
-                    {
-                        "$group": {
-                            "_id": "$thread_id",
-                            "count": {"$sum": 1},
-                            "inbound": {
-                                "$sum": {"$cond": [{"$eq": ["$direction", "inbound"]}, 1, 0]}
-                            },
-                            "last": {"$first": "$$ROOT"},
-                        }
-                    },
-                ]
-            )
-        ).to_list()
+        grouping = self._collection.aggregate(
+            [
+                {"$match": {"thread_id": {"$in": threads}}},
+                {"$sort": {"thread_id": 1, "occurred_at": -1, "_id": -1}},
+                {
+                    "$group": {
+                        "_id": "$thread_id",
+                        "count": {"$sum": 1},
+                        "inbound": {"$sum": {"$cond": [{"$eq": ["$direction", "inbound"]}, 1, 0]}},
+                        "last": {"$first": "$$ROOT"},
+                    }
+                },
+            ]
+        )
+        grouped = cast("list[_ThreadMessages]", await (await grouping).to_list())
         unread = {group["_id"]: group["inbound"] for group in grouped}
         read_before = {t: at for t, at in last_read_at.items() if at is not None and t in unread}
         if read_before:
@@ -86,18 +104,17 @@ class Messages:
                 {"thread_id": thread, "direction": "inbound", "occurred_at": {"$gt": at}}
                 for thread, at in read_before.items()
             ]
-            counted = await (
-                await self._collection.aggregate(
-                    [
-                        {"$match": {"$or": branches}},
-                        {"$group": {"_id": "$thread_id", "unread": {"$sum": 1}}},
-                    ]
-                )
-            ).to_list()
+            counting = self._collection.aggregate(
+                [
+                    {"$match": {"$or": branches}},
+                    {"$group": {"_id": "$thread_id", "unread": {"$sum": 1}}},
+                ]
+            )
+            counted = cast("list[_UnreadCount]", await (await counting).to_list())
             unread.update(dict.fromkeys(read_before, 0))
             unread.update({group["_id"]: group["unread"] for group in counted})
         by_thread = {group["_id"]: group for group in grouped}
-        summaries: dict[str, dict[str, Any]] = {}
+        summaries: dict[str, ThreadSummary] = {}
         for thread in threads:
             group = by_thread.get(thread)
             last = group["last"] if group else None
@@ -116,7 +133,7 @@ class Messages:
         provider_message_id: str,
         status: str,
         occurred_at: datetime,
-        error: dict[str, Any] | None,
+        error: StatusErrorDocument | None,
     ) -> int:
         """Move the message's status forward; how many messages exist with that id."""
         rank = STATUS_RANK[status]
@@ -172,7 +189,7 @@ class Messages:
             {"$set": {"customer_id": customer_id, "matched_by": matched_by}},
         )
 
-    async def get(self, tenant_id: str, message: str) -> dict[str, Any] | None:
+    async def get(self, tenant_id: str, message: str) -> MessageDocument | None:
         return await self._collection.find_one({"_id": message, "tenant_id": tenant_id})
 
     async def page(
@@ -182,7 +199,7 @@ class Messages:
         before: tuple[datetime, str] | None,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageDocument]:
         """Up to ``limit`` messages of the thread, oldest first: just after ``after``, else
         just before ``before``, else the newest."""
         if after is not None:
@@ -198,7 +215,7 @@ class Messages:
 
     async def _beyond(
         self, thread: str, position: tuple[datetime, str], op: str, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageDocument]:
         """The ``limit`` messages nearest ``position`` on one side, nearest first.
 
         Two single-range scans (same instant, then strictly beyond) rather than one ``$or``,
@@ -233,7 +250,7 @@ class Messages:
 
     async def of_customer(
         self, tenant_id: str, customer_id: str, *, skip: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[MessageDocument], int]:
         """The customer's communications, newest first, and how many there are."""
         query = {"tenant_id": tenant_id, "customer_id": customer_id}
         cursor = (
@@ -246,7 +263,7 @@ class Messages:
 
     async def move_customer(self, tenant_id: str, source: str, target: str | None) -> None:
         """Relink every communication of ``source`` to ``target`` (None: unlinked)."""
-        changes: dict[str, Any] = {"customer_id": target, "candidates": []}
+        changes: Changes = {"customer_id": target, "candidates": []}
         if target is None:
             changes["matched_by"] = None
         await self._collection.update_many(
@@ -263,9 +280,9 @@ class Messages:
 
 
 def _status_fields(
-    status: str, occurred_at: datetime, error: dict[str, Any] | None
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {
+    status: str, occurred_at: datetime, error: StatusErrorDocument | None
+) -> Changes:
+    fields: Changes = {
         "status": status,
         "status_rank": STATUS_RANK[status],
         f"status_times.{status}": occurred_at,
@@ -275,7 +292,7 @@ def _status_fields(
     return fields
 
 
-def _last_message(message: dict[str, Any]) -> dict[str, Any]:
+def _last_message(message: MessageDocument) -> LastMessageDocument:
     return {
         "message_id": message["_id"],
         "preview": message.get("preview", ""),

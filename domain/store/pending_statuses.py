@@ -1,17 +1,20 @@
 """``pending_statuses``: receipts that arrived before their message, kept until it does."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from domain.documents import PendingStatusDocument, StatusErrorDocument
 
 COLLECTION = "pending_statuses"
 
 
 class PendingStatuses:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = database[COLLECTION]
+        self._collection = cast("AsyncCollection[PendingStatusDocument]", database[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index(
@@ -26,7 +29,7 @@ class PendingStatuses:
         provider_message_id: str,
         status: str,
         occurred_at: datetime,
-        error: dict[str, Any] | None,
+        error: StatusErrorDocument | None,
     ) -> None:
         try:
             await self._collection.insert_one(
@@ -45,7 +48,7 @@ class PendingStatuses:
 
     async def for_messages(
         self, tenant_id: str, channel: str, provider_message_ids: list[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[PendingStatusDocument]:
         return await self._collection.find(
             {
                 "tenant_id": tenant_id,

@@ -7,7 +7,8 @@ characters narrows by trigram through a multikey index, a shorter one by word pr
 
 import re
 import unicodedata
-from typing import Any
+
+from domain.documents import ExternalIdSearchFields, NameSearchFields, Query
 
 GRAM = 3
 
@@ -24,7 +25,7 @@ def grams(folded: str) -> list[str]:
     return list(dict.fromkeys(folded[i : i + GRAM] for i in range(len(folded) - GRAM + 1)))
 
 
-def name_fields(name: str | None) -> dict[str, Any]:
+def name_fields(name: str | None) -> NameSearchFields:
     """The search fields stored beside a profile's name."""
     folded = fold(name or "")
     return {
@@ -34,11 +35,11 @@ def name_fields(name: str | None) -> dict[str, Any]:
     }
 
 
-def external_id_fields(external_id: str | None) -> dict[str, Any]:
+def external_id_fields(external_id: str | None) -> ExternalIdSearchFields:
     return {"external_id_folded": fold(external_id) if external_id else None}
 
 
-def name_clause(query: str) -> dict[str, Any] | None:
+def name_clause(query: str) -> Query | None:
     """The condition "the name contains ``query``" (folded), or None for an empty query."""
     folded = fold(query)
     if not folded:

@@ -1,26 +1,23 @@
 """``threads``: one per tenant, channel and participant, with its summary."""
 
-import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from domain.documents import Changes, ParticipantDocument, Query, ThreadDocument, ThreadSummary
+from matchers.keys import thread_id
+
 COLLECTION = "threads"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAMESPACE = uuid.UUID("0d8b6f9e-1c55-5a0e-9a43-5b1f1a6a2c11")
-
-
-def thread_id(tenant_id: str, channel: str, key: str) -> str:
-    """Deterministic, so concurrent first messages of one participant make one thread."""
-    return uuid.uuid5(_NAMESPACE, f"{tenant_id}|{channel}|{key}").hex
 
 
 class Threads:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = database[COLLECTION]
+        self._collection = cast("AsyncCollection[ThreadDocument]", database[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index(
@@ -39,9 +36,9 @@ class Threads:
 
     async def by_keys(
         self, tenant_id: str, channel: str, keys: list[str]
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, ThreadDocument]:
         """For each key, the oldest thread that has it: one query for a whole poll."""
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, ThreadDocument] = {}
         cursor = self._collection.find(
             {"tenant_id": tenant_id, "channel": channel, "participant_keys": {"$in": keys}},
             sort=[("created_at", 1)],
@@ -56,10 +53,10 @@ class Threads:
         tenant_id: str,
         channel: str,
         keys: list[str],
-        participant: dict[str, Any],
+        participant: ParticipantDocument,
         business_account: str,
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> ThreadDocument:
         """The participant's thread, found by any of its keys, created if there is none.
 
         A key the thread did not have yet is added to it.
@@ -80,7 +77,7 @@ class Threads:
                     or existing
                 )
             return existing
-        document = {
+        document: ThreadDocument = {
             "_id": thread_id(tenant_id, channel, keys[0]),
             "tenant_id": tenant_id,
             "channel": channel,
@@ -106,7 +103,7 @@ class Threads:
                 return found
         return document
 
-    async def update_participant(self, thread: str, participant: dict[str, Any]) -> None:
+    async def update_participant(self, thread: str, participant: ParticipantDocument) -> None:
         await self._collection.update_one(
             {"_id": thread},
             {"$set": {f"participant.{k}": v for k, v in participant.items() if v is not None}},
@@ -129,8 +126,8 @@ class Threads:
 
     async def unlinked_with_keys(
         self, tenant_id: str, keys: list[str], channel: str | None = None
-    ) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {
+    ) -> list[ThreadDocument]:
+        query: Query = {
             "tenant_id": tenant_id,
             "customer_id": None,
             "participant_keys": {"$in": keys},
@@ -141,12 +138,12 @@ class Threads:
 
     async def with_keys(
         self, tenant_id: str, channel: str, keys: list[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[ThreadDocument]:
         return await self._collection.find(
             {"tenant_id": tenant_id, "channel": channel, "participant_keys": {"$in": keys}}
         ).to_list()
 
-    async def get(self, tenant_id: str, thread: str) -> dict[str, Any] | None:
+    async def get(self, tenant_id: str, thread: str) -> ThreadDocument | None:
         return await self._collection.find_one({"_id": thread, "tenant_id": tenant_id})
 
     async def next_summary_revisions(
@@ -170,7 +167,7 @@ class Threads:
             async for doc in found
         }
 
-    async def set_summaries(self, summaries: list[tuple[str, int, dict[str, Any]]]) -> None:
+    async def set_summaries(self, summaries: list[tuple[str, int, ThreadSummary]]) -> None:
         """Store each (thread, revision, summary) unless a later revision's is stored."""
         now = datetime.now(UTC)
         await self._collection.bulk_write(
@@ -193,18 +190,18 @@ class Threads:
     async def page(
         self,
         tenant_id: str,
-        filters: dict[str, Any],
+        filters: Query,
         *,
         below: tuple[datetime, str] | None,
         unchanged_since: datetime | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ThreadDocument]:
         """Threads newest activity first, strictly below ``below`` (last_message_at, id).
 
         With ``unchanged_since``, only threads whose summary has not changed since then: their
         position now is their position at that moment.
         """
-        query: dict[str, Any] = {"tenant_id": tenant_id, **filters}
+        query: Query = {"tenant_id": tenant_id, **filters}
         if unchanged_since is not None:
             # Threads summarised before summaries were time-stamped have no ``summary_at``.
             query["summary_at"] = {"$not": {"$gt": unchanged_since}}
@@ -232,8 +229,8 @@ class Threads:
         return ties + older
 
     async def changed_since(
-        self, tenant_id: str, filters: dict[str, Any], since: datetime, limit: int
-    ) -> list[dict[str, Any]]:
+        self, tenant_id: str, filters: Query, since: datetime, limit: int
+    ) -> list[ThreadDocument]:
         """Threads whose summary changed after ``since`` (newest change first)."""
         cursor = (
             self._collection.find({"tenant_id": tenant_id, **filters, "summary_at": {"$gt": since}})
@@ -254,7 +251,7 @@ class Threads:
 
     async def move_customer(self, tenant_id: str, source: str, target: str | None) -> int:
         """Relink every thread of ``source`` to ``target`` (None: unlinked)."""
-        changes: dict[str, Any] = {"customer_id": target, "candidates": []}
+        changes: Changes = {"customer_id": target, "candidates": []}
         if target is None:
             changes["matched_by"] = None
         result = await self._collection.update_many(

@@ -3,10 +3,14 @@ gateway process (Mailgun signs a token that must never be accepted twice)."""
 
 import contextlib
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from domain.documents import WebhookTokenDocument
+from matchers import keys
 
 #: The collection keeps its first name, so tokens remembered before an upgrade still count.
 COLLECTION = "replay_tokens"
@@ -16,7 +20,7 @@ class WebhookTokens:
     """Tokens are keyed by ``{provider}:{token}`` and expire after ``ttl`` (a TTL index)."""
 
     def __init__(self, database: AsyncDatabase[dict[str, Any]], ttl: timedelta) -> None:
-        self._collection = database[COLLECTION]
+        self._collection = cast("AsyncCollection[WebhookTokenDocument]", database[COLLECTION])
         self._ttl = ttl
 
     async def ensure_indexes(self) -> None:
@@ -26,12 +30,14 @@ class WebhookTokens:
         )
 
     async def seen(self, provider: str, token: str) -> bool:
-        found = await self._collection.find_one({"_id": f"{provider}:{token}"}, {"_id": 1})
+        found = await self._collection.find_one(
+            {"_id": keys.webhook_token_id(provider, token)}, {"_id": 1}
+        )
         return found is not None
 
     async def remember(self, provider: str, token: str) -> None:
         # A concurrent delivery of the same request may have remembered it first.
         with contextlib.suppress(DuplicateKeyError):
             await self._collection.insert_one(
-                {"_id": f"{provider}:{token}", "seen_at": datetime.now(UTC)}
+                {"_id": keys.webhook_token_id(provider, token), "seen_at": datetime.now(UTC)}
             )

@@ -11,10 +11,10 @@ by the snapshot. A thread that first appeared after the snapshot belongs to a fr
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
+from domain.documents import Query, ThreadDocument
 from domain.store.database import Store
 from ingest.api import cursors
 from ingest.api.schemas.threads import Thread
@@ -38,8 +38,8 @@ class ThreadFilters:
     customer_id: str | None = None
     unread: bool | None = None
 
-    def query(self) -> dict[str, Any]:
-        query: dict[str, Any] = {}
+    def query(self) -> Query:
+        query: Query = {}
         if self.channel:
             query["channel"] = self.channel
         if self.customer_id:
@@ -53,7 +53,7 @@ class ThreadFilters:
 
 async def list_threads(
     store: Store, tenant_id: str, filters: ThreadFilters, *, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ThreadDocument], str | None]:
     """One page of threads and the cursor of the next page (None on the last page)."""
     query = filters.query()
     if cursor is None:
@@ -78,11 +78,11 @@ async def list_threads(
 async def _page_as_of(
     store: Store,
     tenant_id: str,
-    query: dict[str, Any],
+    query: Query,
     snapshot: datetime,
     below: Position,
     limit: int,
-) -> list[tuple[Position, dict[str, Any]]]:
+) -> list[tuple[Position, ThreadDocument]]:
     settled = snapshot - CLOCK_MARGIN
     unchanged = await store.threads.page(
         tenant_id, query, below=below, unchanged_since=settled, limit=limit
@@ -99,12 +99,15 @@ async def _page_as_of(
     return placed[:limit]
 
 
-async def thread_views(store: Store, tenant_id: str, threads: list[dict[str, Any]]) -> list[Thread]:
+async def thread_views(store: Store, tenant_id: str, threads: list[ThreadDocument]) -> list[Thread]:
     """Threads as the API gives them, each with its customer's name (one lookup for all)."""
-    linked = sorted({t["customer_id"] for t in threads if t.get("customer_id")})
+    linked = sorted({customer for t in threads if (customer := t["customer_id"])})
     names = await store.customers.names(tenant_id, linked)
-    return [Thread.from_document(t, names.get(t.get("customer_id") or "")) for t in threads]
+    return [Thread.from_document(t, names.get(t["customer_id"] or "")) for t in threads]
 
 
-def _position(thread: dict[str, Any]) -> Position:
-    return thread["last_message_at"], thread["_id"]
+def _position(thread: ThreadDocument) -> Position:
+    at = thread["last_message_at"]
+    if at is None:
+        raise RuntimeError(f"thread {thread['_id']} is listed but has no message")
+    return at, thread["_id"]

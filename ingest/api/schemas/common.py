@@ -1,7 +1,7 @@
 """Shapes every part of the read API shares."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,7 +25,7 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def drop_none(document: dict[str, Any] | None) -> dict[str, Any] | None:
+def drop_none(document: Mapping[str, object] | None) -> dict[str, object] | None:
     if document is None:
         return None
     return {key: value for key, value in document.items() if value is not None}

@@ -8,6 +8,7 @@ from bson import Decimal128
 from pydantic import Field
 
 from contracts import Address, Channel, ChannelIdentity, Direction
+from domain.documents import BookingDocument, CustomerDocument, MessageDocument, MoneyDocument
 from ingest.api.schemas.common import ApiModel, RequestModel, utc
 
 EMAIL_PATTERN = r"^\s*[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\s*$"
@@ -27,6 +28,18 @@ class Analytics(ApiModel):
     last_booking_at: datetime | None
     last_contact_at: datetime | None
     customer_since: datetime | None
+
+    @classmethod
+    def from_document(cls, document: CustomerDocument) -> "Analytics":
+        analytics = document["analytics"]
+        return cls(
+            total_bookings=analytics["total_bookings"],
+            total_spent=_money(analytics["total_spent"]),
+            lifetime_value=_money(analytics["lifetime_value"]),
+            last_booking_at=utc(analytics["last_booking_at"]),
+            last_contact_at=utc(analytics["last_contact_at"]),
+            customer_since=utc(analytics["customer_since"] or document["customer_since"]),
+        )
 
 
 class KnownCustomer(ApiModel):
@@ -59,8 +72,7 @@ class Customer(ApiModel):
     known_customers: list[KnownCustomer]
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "Customer":
-        figures = document.get("analytics") or {}
+    def from_document(cls, document: CustomerDocument) -> "Customer":
         return cls(
             id=document["_id"],
             name=document.get("name"),
@@ -83,14 +95,7 @@ class Customer(ApiModel):
             ],
             created_at=utc(document["created_at"]),
             updated_at=utc(document.get("updated_at")),
-            analytics=Analytics(
-                total_bookings=figures.get("total_bookings", 0),
-                total_spent=_money(figures.get("total_spent")),
-                lifetime_value=_money(figures.get("lifetime_value")),
-                last_booking_at=utc(figures.get("last_booking_at")),
-                last_contact_at=utc(figures.get("last_contact_at")),
-                customer_since=utc(figures.get("customer_since") or document.get("customer_since")),
-            ),
+            analytics=Analytics.from_document(document),
             known_customers=[
                 KnownCustomer.model_validate(
                     {key: item.get(key) for key in ("customer_id", "name", "email", "phone")}
@@ -154,7 +159,7 @@ class Booking(ApiModel):
     matched_by: str | None = None
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "Booking":
+    def from_document(cls, document: BookingDocument) -> "Booking":
         return cls(
             booking_id=document["booking_id"],
             confirmation_code=document.get("confirmation_code"),
@@ -180,17 +185,15 @@ class GuestBooking(ApiModel):
     booked_by: str | None = Field(description="the primary booker's customer id")
 
     @classmethod
-    def from_document(cls, document: dict[str, Any], customer_id: str) -> "GuestBooking":
-        guest: dict[str, Any] = next(
-            (g for g in document.get("guests") or [] if g.get("customer_id") == customer_id), {}
-        )
+    def from_document(cls, document: BookingDocument, customer_id: str) -> "GuestBooking":
+        guest = next((g for g in document["guests"] if g["customer_id"] == customer_id), None)
         return cls(
             booking_id=document["booking_id"],
             confirmation_code=document.get("confirmation_code"),
             date=utc(document.get("starts_at")),
             activity_name=document.get("activity_name"),
             status=document["status"],
-            demographic=guest.get("demographic"),
+            demographic=guest["demographic"] if guest else None,
             booked_by=document.get("customer_id"),
         )
 
@@ -220,7 +223,7 @@ class Communication(ApiModel):
     matched_by: str | None
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "Communication":
+    def from_document(cls, document: MessageDocument) -> "Communication":
         return cls(
             message_id=document["_id"],
             occurred_at=utc(document["occurred_at"]),
@@ -244,8 +247,8 @@ def _amount(value: Any) -> str:
     return str(value.to_decimal() if isinstance(value, Decimal128) else Decimal(str(value)))
 
 
-def _money(rows: list[dict[str, Any]] | None) -> list[Money]:
-    return [Money(currency=row["currency"], amount=_amount(row["amount"])) for row in rows or []]
+def _money(rows: list[MoneyDocument]) -> list[Money]:
+    return [Money(currency=row["currency"], amount=_amount(row["amount"])) for row in rows]
 
 
 #: The request bodies, by name in the OpenAPI document.

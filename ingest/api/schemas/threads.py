@@ -1,12 +1,12 @@
 """Threads and their messages, as the Chats page reads them."""
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field
 
 from contracts import Channel, Content, DeliveryStatus, Direction, Participant, StatusError
 from contracts.enums import ContentType
+from domain.documents import MessageDocument, ThreadDocument
 from ingest.api.schemas.common import ApiModel, drop_none, utc
 
 
@@ -39,7 +39,7 @@ class Thread(ApiModel):
     last_read_at: datetime | None = None
 
     @classmethod
-    def from_document(cls, document: dict[str, Any], customer_name: str | None) -> "Thread":
+    def from_document(cls, document: ThreadDocument, customer_name: str | None) -> "Thread":
         last = document.get("last_message")
         customer_id = document.get("customer_id")
         return cls(
@@ -89,7 +89,7 @@ class Message(ApiModel):
     deleted: bool = False
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "Message":
+    def from_document(cls, document: MessageDocument) -> "Message":
         error = document.get("status_error")
         outbound = document["direction"] == "outbound"
         return cls(
