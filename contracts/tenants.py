@@ -84,8 +84,12 @@ class TenantsConfig(_Section):
         return value
 
 
-def _strip_plus_tag(address: str) -> str:
-    local, at, domain = address.partition("@")
+def without_plus_tag(address: str) -> str:
+    """``bookings+ABC-123456@acme.example`` without its tag: ``bookings@acme.example``.
+
+    The domain is what follows the last ``@`` (a quoted local part may hold one too).
+    """
+    local, at, domain = address.rpartition("@")
     return local.split("+", 1)[0] + at + domain
 
 
@@ -111,7 +115,7 @@ class TenantDirectory:
                 if address.startswith("@"):
                     self._index(self._by_email_domain, [address[1:]], tenant)
                 else:
-                    self._index(self._by_email, [_strip_plus_tag(address)], tenant)
+                    self._index(self._by_email, [without_plus_tag(address)], tenant)
 
     @staticmethod
     def _index(index: dict[str, Tenant], keys: Iterable[str], tenant: Tenant) -> None:
@@ -144,7 +148,7 @@ class TenantDirectory:
 
     def by_email_address(self, address: str) -> Tenant | None:
         """The tenant receiving at ``address``; any ``+tag`` in the local part is ignored."""
-        normalised = _strip_plus_tag(address.strip().lower())
+        normalised = without_plus_tag(address.strip().lower())
         tenant = self._by_email.get(normalised)
         if tenant is not None:
             return tenant

@@ -32,6 +32,7 @@ from contracts import (
     Tenant,
     message_event_id,
 )
+from contracts.tenants import without_plus_tag
 from ingest.webhooks.channels.base import Headers, ParseContext, ParseError, ParseResult
 from ingest.webhooks.channels.email_parsing import (
     AttachmentMeta,
@@ -143,7 +144,7 @@ def to_result(mail: InboundEmail, *, provider: Provider, context: ParseContext) 
 
     direction = Direction.INBOUND
     customer = _Mailbox(sender_name, sender, sender)
-    account = _strip_plus_tag(mailbox.address)
+    account = without_plus_tag(mailbox.address)
     if _belongs_to(sender, tenant, context):
         direction = Direction.OUTBOUND
         outside = (box for box in recipients if not _belongs_to(box.address, tenant, context))
@@ -154,7 +155,7 @@ def to_result(mail: InboundEmail, *, provider: Provider, context: ParseContext) 
             )
         customer = found
         # The business side of an email it wrote is the mailbox it wrote from.
-        account = _strip_plus_tag(sender)
+        account = without_plus_tag(sender)
 
     text = _clean(mail.stripped_text) or _clean(mail.text) or _clean(html_to_text(mail.html))
     subject = _clean(mail.subject)
@@ -238,11 +239,6 @@ def _mailboxes(*values: str) -> list[_Mailbox]:
 def _belongs_to(address: str, tenant: Tenant, context: ParseContext) -> bool:
     owner = context.tenants.by_email_address(address)
     return owner is not None and owner.id == tenant.id
-
-
-def _strip_plus_tag(address: str) -> str:
-    local, at, domain = address.rpartition("@")
-    return local.split("+", 1)[0] + at + domain
 
 
 def _clean(value: str | None) -> str | None:
