@@ -1,4 +1,4 @@
-"""Which customer a message belongs to, by SPEC's rules for messages."""
+"""Which customer a message belongs to, by the rules for messages (docs/identity.md)."""
 
 from contracts import Channel, MessageEvent, Tenant
 from domain.documents import ThreadDocument

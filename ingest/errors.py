@@ -26,7 +26,7 @@ _CODES = {
 
 
 class ApiError(Exception):
-    """An expected failure, answered with ``status_code`` and SPEC's error body."""
+    """An expected failure, answered with ``status_code`` and the error body of docs/api.md."""
 
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
@@ -96,7 +96,7 @@ def handle_http_exception(
 ) -> Response[dict[str, Any]]:
     status = exc.status_code
     if isinstance(exc, ValidationException) and _about_body(exc):
-        # The request was understood but its body breaks the schema: 422, as SPEC has it.
+        # The request was understood but its body breaks the schema: 422, as docs/api.md has it.
         status = 422
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         log.error("server_error", status=status, detail=exc.detail, exc_info=exc)

@@ -1,6 +1,6 @@
 """Phone numbers: E.164 normalisation with ``phonenumbers``, and match keys, both cached.
 
-Three countries have two spellings of the same mobile (SPEC, "Identity and analytics rules"):
+Three countries have two spellings of the same mobile (docs/identity.md):
 
 - Brazil (+55): mobiles gained a ninth digit (``+55 AA 9XXXXXXXX``); the old form has 10
   national digits with the subscriber part starting 6-9 (the mobile range). WhatsApp still

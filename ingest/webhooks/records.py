@@ -1,4 +1,4 @@
-"""Events as Kafka records: topic, key, headers and UTF-8 JSON value, per SPEC."""
+"""Events as Kafka records: topic, key, headers and UTF-8 JSON value (docs/topics.md)."""
 
 from dataclasses import dataclass
 
@@ -25,7 +25,7 @@ def participant_key(tenant_id: str, channel: str, channel_user_id: str) -> str:
 
 
 def to_record(event: AnyEvent, settings: Settings, correlation_id: str | None) -> ProducerRecord:
-    """The record for ``event``: topic and key as SPEC's topic table says."""
+    """The record for ``event``: topic and key as docs/topics.md gives them."""
     match event:
         case MessageEvent():
             topic, kind = settings.topic_messages, "message"

@@ -53,7 +53,7 @@ OPERATIONS = (
 )
 COVERED = r"^/v1/(threads|customers)(/|$)"
 
-#: Statuses the document does not list but SPEC gives the read API: unknown or merged ids,
+#: Statuses the document does not list but docs/api.md gives the read API: unknown or merged ids,
 #: an edit that clashes with another customer, a body that breaks its schema.
 UNDOCUMENTED_BUT_EXPECTED = {404, 409, 422}
 
@@ -217,17 +217,17 @@ def api_schema(settings: Settings, seeded: Seeded) -> Iterator[BaseSchema]:
 
 
 def status_documented_or_expected(_: CheckContext, response: Response, case: Case) -> None:
-    """A documented status, or one SPEC gives the read API, answered with SPEC's error body."""
+    """A documented status, or one docs/api.md gives the read API, answered with its error body."""
     documented = case.operation.responses.status_codes
     if str(response.status_code) in documented:
         return
     assert response.status_code in UNDOCUMENTED_BUT_EXPECTED, (
         f"{response.status_code} is neither documented ({', '.join(documented)}) "
-        "nor a status SPEC gives the read API"
+        "nor a status docs/api.md gives the read API"
     )
     body = response.json()
     error = body.get("error") if isinstance(body, dict) else None
-    assert isinstance(error, dict), f"not SPEC's error body: {response.text[:300]}"
+    assert isinstance(error, dict), f"not the API's error body: {response.text[:300]}"
     assert isinstance(error.get("code"), str), f"error without a code: {response.text[:300]}"
     assert isinstance(error.get("message"), str), f"error without a message: {response.text[:300]}"
 
@@ -259,7 +259,7 @@ def test_the_document_lists_exactly_the_operations_tested(api_schema: BaseSchema
 
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_no_server_error_and_only_expected_statuses(api_schema: BaseSchema, label: str) -> None:
-    """No generated request gets a 5xx, or a status neither documented nor given by SPEC."""
+    """No generated request gets a 5xx, or a status neither documented nor given by docs/api.md."""
     _exercise(
         api_schema, label, [schemathesis.checks.not_a_server_error, status_documented_or_expected]
     )

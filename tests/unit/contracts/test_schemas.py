@@ -31,7 +31,7 @@ def test_every_versioned_record_has_a_schema_file() -> None:
 
 
 def test_message_schema_names_the_spec_fields() -> None:
-    """The MessageEvent schema lists every field SPEC gives it."""
+    """The MessageEvent schema lists every field docs/topics.md gives it."""
     schema = json.loads((SCHEMA_DIR / "chat.message.v1.json").read_text())
     assert set(schema["required"]) >= {
         "event_id",

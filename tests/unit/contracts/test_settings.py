@@ -1,4 +1,4 @@
-"""Settings come from THREADLINE_* variables with SPEC's defaults."""
+"""Settings come from THREADLINE_* variables with the defaults of docs/configuration.md."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Kafka records: topic, key and headers as SPEC's topic table says."""
+"""Kafka records: topic, key and headers as docs/topics.md gives them."""
 
 import json
 from datetime import UTC, datetime
