@@ -4,12 +4,15 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from devstack import EmbeddedKafka, EmbeddedMongo, running
 from pymongo import AsyncMongoClient
 
+from clients import kafka
+from clients.mongo import mongo_client
 from contracts import Settings
 from contracts.logs import configure_logging
 from domain.store.database import Store
@@ -59,19 +62,19 @@ class BenchStack:
 @contextlib.asynccontextmanager
 async def embedded_stack() -> AsyncIterator[BenchStack]:
     """Fresh embedded broker and database, topics created, indexes ensured."""
-    kafka, mongo = EmbeddedKafka(), EmbeddedMongo()
-    with running(kafka, mongo):
+    broker, mongo = EmbeddedKafka(), EmbeddedMongo()
+    with running(broker, mongo):
         settings = Settings(
-            kafka_bootstrap=kafka.bootstrap,
+            kafka_bootstrap=broker.bootstrap,
             mongo_uri=mongo.uri,
             mongo_db=f"bench_{uuid.uuid4().hex[:8]}",
             log_level="warning",
         )
         configure_logging(settings)
         await create_topics(settings)
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        producer = kafka.producer(settings, client_id="threadline-bench")
         await producer.start()
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
+        client = mongo_client(settings, server_selection=timedelta(seconds=30))
         store = Store.open(client, settings.mongo_db)
         assert mongo.process is not None
         try:
