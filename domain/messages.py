@@ -5,6 +5,7 @@ inserted in one bulk write, and each touched thread's summary is recomputed once
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
@@ -24,6 +25,19 @@ log = structlog.get_logger(__name__)
 PREVIEW_LENGTH = 140
 
 
+@dataclass
+class _Poll:
+    """What recording one batch of events learns as it goes."""
+
+    #: The threads that existed before the batch, by (tenant, channel, participant key).
+    existing: dict[tuple[str, str, str], ThreadDocument]
+    now: datetime
+    #: The threads the batch touched, by (tenant, channel, participant keys).
+    threads: dict[tuple[str, str, tuple[str, ...]], ThreadDocument] = field(default_factory=dict)
+    #: Within a batch, a thread's unlinked messages without references match alike.
+    unmatched: dict[str, Resolution] = field(default_factory=dict)
+
+
 class MessageService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -33,54 +47,23 @@ class MessageService:
         """Store every event, each of the tenant ``tenants`` holds for its ``tenant_id``."""
         # A redelivered event may come twice in one poll; it is one message.
         events = list({event.event_id: event for event in events}.values())
-        now = datetime.now(UTC)
-        threads: dict[tuple[str, str, tuple[str, ...]], ThreadDocument] = {}
-        # Within a poll, a thread's unlinked messages without references match alike.
-        unmatched: dict[str, Resolution] = {}
+        poll = _Poll(existing=await self._existing_threads(events), now=datetime.now(UTC))
         documents: list[MessageDocument] = []
-        existing = await self._existing_threads(events)
-        # Applied after the poll's insert: the message unsent may be in this poll too.
-        unsent: list[MessageEvent] = []
         for event in events:
-            tenant = tenants[event.tenant_id]
             if event.content.deleted:
-                unsent.append(event)
                 continue
-            keys = participant_keys(event.channel, event.participant)
-            cache_key = (tenant.id, str(event.channel), tuple(keys))
-            thread = threads.get(cache_key)
-            if thread is None:
-                channel = str(event.channel)
-                thread = _oldest(existing.get((tenant.id, channel, key)) for key in keys)
-                if thread is None or not set(keys) <= set(thread["participant_keys"]):
-                    thread = await self.store.threads.find_or_create(
-                        tenant.id,
-                        event.channel,
-                        keys,
-                        participant_document(event.participant),
-                        event.business.channel_account_id,
-                        now,
-                    )
-                fresh = participant_document(event.participant)
-                known: Mapping[str, object] = thread["participant"]
-                if event.direction is Direction.INBOUND and any(
-                    known.get(name) != value for name, value in fresh.items()
-                ):
-                    await self.store.threads.update_participant(thread["_id"], fresh)
-                threads[cache_key] = thread
-            documents.append(await self._document(tenant, event, thread, unmatched))
-        stored_at = datetime.now(UTC)
-        for document in documents:
-            document["stored_at"] = stored_at
-        inserted = await self.store.messages.insert_new(documents)
-        for document in documents:
-            if document["_id"] in inserted and document["direction"] == "outbound":
-                await apply_pending(self.store, document)
-        for event in unsent:
-            await self.store.messages.mark_deleted(
-                event.tenant_id, event.channel, event.provider_message_id
-            )
-        await refresh_summaries(self.store, {t["_id"] for t in threads.values()})
+            tenant = tenants[event.tenant_id]
+            thread = await self._thread(poll, tenant.id, event)
+            resolution = await self._resolve(poll, tenant, event, thread)
+            documents.append(message_document(event, thread, resolution))
+        inserted = await self._insert(documents)
+        # Applied after the insert: the message unsent may be in this batch too.
+        for event in events:
+            if event.content.deleted:
+                await self.store.messages.mark_deleted(
+                    event.tenant_id, event.channel, event.provider_message_id
+                )
+        await refresh_summaries(self.store, {t["_id"] for t in poll.threads.values()})
         for document in documents:
             if customer_id := document["customer_id"]:
                 await self.store.customers.touch_contact(customer_id, document["occurred_at"])
@@ -101,20 +84,45 @@ class MessageService:
             known.update({(tenant_id, channel, key): t for key, t in found.items()})
         return known
 
-    async def _document(
-        self,
-        tenant: Tenant,
-        event: MessageEvent,
-        thread: ThreadDocument,
-        unmatched: dict[str, Resolution],
-    ) -> MessageDocument:
-        known = unmatched.get(thread["_id"])
+    async def _thread(self, poll: _Poll, tenant_id: str, event: MessageEvent) -> ThreadDocument:
+        """The event's thread: known from this batch, found, or created; an inbound message
+        brings the participant's details up to date."""
+        keys = participant_keys(event.channel, event.participant)
+        channel = str(event.channel)
+        cache_key = (tenant_id, channel, tuple(keys))
+        thread = poll.threads.get(cache_key)
+        if thread is not None:
+            return thread
+        thread = _oldest(poll.existing.get((tenant_id, channel, key)) for key in keys)
+        if thread is None or not set(keys) <= set(thread["participant_keys"]):
+            thread = await self.store.threads.find_or_create(
+                tenant_id,
+                event.channel,
+                keys,
+                participant_document(event.participant),
+                event.business.channel_account_id,
+                poll.now,
+            )
+        fresh = participant_document(event.participant)
+        known: Mapping[str, object] = thread["participant"]
+        if event.direction is Direction.INBOUND and any(
+            known.get(name) != value for name, value in fresh.items()
+        ):
+            await self.store.threads.update_participant(thread["_id"], fresh)
+        poll.threads[cache_key] = thread
+        return thread
+
+    async def _resolve(
+        self, poll: _Poll, tenant: Tenant, event: MessageEvent, thread: ThreadDocument
+    ) -> Resolution:
+        """The event's customer; an unlinked thread is linked to it (or marked ambiguous)."""
+        known = poll.unmatched.get(thread["_id"])
         if known is not None and not event.references and not thread.get("customer_id"):
             resolution = known
         else:
             resolution = await self.matcher.match(tenant, event, thread)
             if not resolution.customer_id and not event.references:
-                unmatched[thread["_id"]] = resolution
+                poll.unmatched[thread["_id"]] = resolution
         if resolution.customer_id and not thread.get("customer_id"):
             await self.store.threads.link(
                 thread["_id"], resolution.customer_id, str(resolution.rule), []
@@ -128,33 +136,54 @@ class MessageService:
             await self.store.threads.link(
                 thread["_id"], None, f"{resolution.rule}:ambiguous", list(resolution.candidates)
             )
-        outbound = event.direction is Direction.OUTBOUND
-        return {
-            "_id": str(event.event_id),
-            "tenant_id": event.tenant_id,
-            "thread_id": thread["_id"],
-            "channel": str(event.channel),
-            "provider": event.provider,
-            "direction": str(event.direction),
-            "provider_message_id": event.provider_message_id,
-            "occurred_at": event.occurred_at,
-            "received_at": event.received_at,
-            "participant": participant_document(event.participant),
-            "counterpart": _counterpart(event),
-            "business": event.business.model_dump(),
-            "content": event.content.model_dump(mode="json", exclude_none=True),
-            "email": event.email.model_dump(exclude_none=True) if event.email else None,
-            "references": list(event.references),
-            "preview": preview(event),
-            "customer_id": resolution.customer_id,
-            "matched_by": str(resolution.rule)
-            if resolution.customer_id
-            else (f"{resolution.rule}:ambiguous" if resolution.ambiguous else None),
-            "candidates": list(resolution.candidates),
-            "status": "sent" if outbound else None,
-            "status_rank": 1 if outbound else 0,
-            "deleted": False,
-        }
+        return resolution
+
+    async def _insert(self, documents: list[MessageDocument]) -> set[str]:
+        """Insert the messages not stored yet; receipts that came first are applied to them."""
+        stored_at = datetime.now(UTC)
+        for document in documents:
+            document["stored_at"] = stored_at
+        inserted = await self.store.messages.insert_new(documents)
+        for document in documents:
+            if document["_id"] in inserted and document["direction"] == "outbound":
+                await apply_pending(self.store, document)
+        return inserted
+
+
+def message_document(
+    event: MessageEvent, thread: ThreadDocument, resolution: Resolution
+) -> MessageDocument:
+    """The message as stored in ``thread``, linked as ``resolution`` says."""
+    outbound = event.direction is Direction.OUTBOUND
+    matched_by = (
+        str(resolution.rule)
+        if resolution.customer_id
+        else (f"{resolution.rule}:ambiguous" if resolution.ambiguous else None)
+    )
+    return {
+        "_id": str(event.event_id),
+        "tenant_id": event.tenant_id,
+        "thread_id": thread["_id"],
+        "channel": str(event.channel),
+        "provider": event.provider,
+        "direction": str(event.direction),
+        "provider_message_id": event.provider_message_id,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        "participant": participant_document(event.participant),
+        "counterpart": _counterpart(event),
+        "business": event.business.model_dump(),
+        "content": event.content.model_dump(mode="json", exclude_none=True),
+        "email": event.email.model_dump(exclude_none=True) if event.email else None,
+        "references": list(event.references),
+        "preview": preview(event),
+        "customer_id": resolution.customer_id,
+        "matched_by": matched_by,
+        "candidates": list(resolution.candidates),
+        "status": "sent" if outbound else None,
+        "status_rank": 1 if outbound else 0,
+        "deleted": False,
+    }
 
 
 def participant_document(participant: Participant) -> ParticipantDocument:

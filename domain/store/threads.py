@@ -77,24 +77,7 @@ class Threads:
                     or existing
                 )
             return existing
-        document: ThreadDocument = {
-            "_id": thread_id(tenant_id, channel, keys[0]),
-            "tenant_id": tenant_id,
-            "channel": channel,
-            "participant_keys": keys,
-            "participant": participant,
-            "business_account": business_account,
-            "customer_id": None,
-            "matched_by": None,
-            "candidates": [],
-            "created_at": now,
-            "last_message": None,
-            "last_message_at": None,
-            "message_count": 0,
-            "unread_count": 0,
-            "last_read_at": None,
-            "summary_revision": 0,
-        }
+        document = new_thread(tenant_id, channel, keys, participant, business_account, now)
         try:
             await self._collection.insert_one(document)
         except DuplicateKeyError:
@@ -258,3 +241,32 @@ class Threads:
             {"tenant_id": tenant_id, "customer_id": source}, {"$set": changes}
         )
         return int(result.modified_count)
+
+
+def new_thread(
+    tenant_id: str,
+    channel: str,
+    keys: list[str],
+    participant: ParticipantDocument,
+    business_account: str,
+    now: datetime,
+) -> ThreadDocument:
+    """A thread before its first message is counted in it."""
+    return {
+        "_id": thread_id(tenant_id, channel, keys[0]),
+        "tenant_id": tenant_id,
+        "channel": channel,
+        "participant_keys": keys,
+        "participant": participant,
+        "business_account": business_account,
+        "customer_id": None,
+        "matched_by": None,
+        "candidates": [],
+        "created_at": now,
+        "last_message": None,
+        "last_message_at": None,
+        "message_count": 0,
+        "unread_count": 0,
+        "last_read_at": None,
+        "summary_revision": 0,
+    }

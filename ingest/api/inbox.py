@@ -1,4 +1,5 @@
-"""The Chats page's thread list: newest activity first, paged without skips or repeats.
+"""What the Chats page reads: the thread list, newest activity first, paged without skips or
+repeats, and a thread's messages, paged either way.
 
 A thread moves to the top whenever a message arrives, so plain keyset paging would skip a
 thread that moves up past the reader's position and repeat nothing useful. Each cursor
@@ -17,7 +18,8 @@ import structlog
 from domain.documents import Query, ThreadDocument
 from domain.store.database import Store
 from ingest.api import cursors
-from ingest.api.schemas.threads import Thread
+from ingest.api.schemas.threads import Message, MessagePage, Thread
+from ingest.errors import BadRequest
 
 log = structlog.get_logger(__name__)
 
@@ -111,3 +113,42 @@ def _position(thread: ThreadDocument) -> Position:
     if at is None:
         raise RuntimeError(f"thread {thread['_id']} is listed but has no message")
     return at, thread["_id"]
+
+
+async def message_page(
+    store: Store,
+    tenant_id: str,
+    thread_id: str,
+    before: str | None,
+    after: str | None,
+    limit: int,
+) -> MessagePage:
+    """The thread's messages oldest first, just before or after a message of the thread (or
+    the newest), with the ids to continue from either way."""
+    anchor_id = before or after
+    anchor = None
+    if anchor_id:
+        message = await store.messages.get(tenant_id, anchor_id)
+        if message is None or message["thread_id"] != thread_id:
+            field = "before" if before else "after"
+            raise BadRequest(
+                "no such message in this thread",
+                details=[{"field": field, "message": "must be a message id of the thread"}],
+            )
+        anchor = (message["occurred_at"], message["_id"])
+    found = await store.messages.page(
+        thread_id,
+        before=anchor if before else None,
+        after=anchor if after else None,
+        limit=limit,
+    )
+    older = newer = None
+    if found:
+        first, last = found[0], found[-1]
+        if await store.messages.exists_beyond(
+            thread_id, (first["occurred_at"], first["_id"]), "$lt"
+        ):
+            older = first["_id"]
+        if await store.messages.exists_beyond(thread_id, (last["occurred_at"], last["_id"]), "$gt"):
+            newer = last["_id"]
+    return MessagePage(items=[Message.from_document(m) for m in found], before=older, after=newer)

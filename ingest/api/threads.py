@@ -9,9 +9,9 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from contracts import Channel, Tenant
 from domain import threads
 from domain.store.database import Store
-from ingest.api.inbox import ThreadFilters, list_threads, thread_views
+from ingest.api.inbox import ThreadFilters, list_threads, message_page, thread_views
 from ingest.api.schemas.errors import errors
-from ingest.api.schemas.threads import Message, MessagePage, Thread, ThreadPage
+from ingest.api.schemas.threads import MessagePage, Thread, ThreadPage
 from ingest.errors import BadRequest, NotFound
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="items per page")]
@@ -82,37 +82,7 @@ class ThreadsApi(Controller):
         thread = await store.threads.get(tenant.id, thread_id)
         if thread is None:
             raise NotFound("thread not found")
-        anchor_id = before or after
-        anchor = None
-        if anchor_id:
-            message = await store.messages.get(tenant.id, anchor_id)
-            if message is None or message["thread_id"] != thread_id:
-                field = "before" if before else "after"
-                raise BadRequest(
-                    "no such message in this thread",
-                    details=[{"field": field, "message": "must be a message id of the thread"}],
-                )
-            anchor = (message["occurred_at"], message["_id"])
-        found = await store.messages.page(
-            thread_id,
-            before=anchor if before else None,
-            after=anchor if after else None,
-            limit=limit,
-        )
-        older = newer = None
-        if found:
-            first, last = found[0], found[-1]
-            if await store.messages.exists_beyond(
-                thread_id, (first["occurred_at"], first["_id"]), "$lt"
-            ):
-                older = first["_id"]
-            if await store.messages.exists_beyond(
-                thread_id, (last["occurred_at"], last["_id"]), "$gt"
-            ):
-                newer = last["_id"]
-        return MessagePage(
-            items=[Message.from_document(m) for m in found], before=older, after=newer
-        )
+        return await message_page(store, tenant.id, thread_id, before, after, limit)
 
     @post("/{thread_id:str}/read", status_code=204, responses=errors(404))
     async def mark_read(

@@ -127,35 +127,19 @@ def to_result(mail: InboundEmail, *, provider: Provider, context: ParseContext) 
     if sender is None:
         raise ParseError(f"email has no valid sender address: {mail.sender!r}")
     recipients = _mailboxes(*mail.to, *mail.cc, *mail.envelope_to)
-    routed = next(
-        (
-            (tenant, box)
-            for box in recipients
-            if (tenant := context.tenants.by_email_address(box.address)) is not None
-        ),
-        None,
-    )
+    routed = _route(recipients, context)
     if routed is None:
         listed = ", ".join(box.address for box in recipients) or "none"
         return ParseResult(
             problems=[f"no email recipient belongs to a tenant (recipients: {listed})"]
         )
     tenant, mailbox = routed
-
-    direction = Direction.INBOUND
-    customer = _Mailbox(sender_name, sender, sender)
-    account = without_plus_tag(mailbox.address)
-    if _belongs_to(sender, tenant, context):
-        direction = Direction.OUTBOUND
-        outside = (box for box in recipients if not _belongs_to(box.address, tenant, context))
-        found = next(outside, None)
-        if found is None:
-            return ParseResult(
-                problems=[f"email from {sender} has no recipient outside tenant {tenant.id!r}"]
-            )
-        customer = found
-        # The business side of an email it wrote is the mailbox it wrote from.
-        account = without_plus_tag(sender)
+    sides = _sides(_Mailbox(sender_name, sender, sender), mailbox, recipients, tenant, context)
+    if sides is None:
+        return ParseResult(
+            problems=[f"email from {sender} has no recipient outside tenant {tenant.id!r}"]
+        )
+    direction, customer, account = sides
 
     text = _clean(mail.stripped_text) or _clean(mail.text) or _clean(html_to_text(mail.html))
     subject = _clean(mail.subject)
@@ -234,6 +218,34 @@ def _mailboxes(*values: str) -> list[_Mailbox]:
         if address is not None and address not in found:
             found[address] = _Mailbox(name.strip() or None, address, written.strip())
     return list(found.values())
+
+
+def _route(recipients: list[_Mailbox], context: ParseContext) -> tuple[Tenant, _Mailbox] | None:
+    """The tenant of the first recipient that belongs to one, and that recipient."""
+    for box in recipients:
+        tenant = context.tenants.by_email_address(box.address)
+        if tenant is not None:
+            return tenant, box
+    return None
+
+
+def _sides(
+    sender: _Mailbox,
+    mailbox: _Mailbox,
+    recipients: list[_Mailbox],
+    tenant: Tenant,
+    context: ParseContext,
+) -> tuple[Direction, _Mailbox, str] | None:
+    """The direction, the customer's mailbox and the business's account of an email: an
+    email the tenant wrote is outbound, to its first recipient outside the tenant (None when
+    there is none)."""
+    if not _belongs_to(sender.address, tenant, context):
+        return Direction.INBOUND, sender, without_plus_tag(mailbox.address)
+    found = next((box for box in recipients if not _belongs_to(box.address, tenant, context)), None)
+    if found is None:
+        return None
+    # The business side of an email it wrote is the mailbox it wrote from.
+    return Direction.OUTBOUND, found, without_plus_tag(sender.address)
 
 
 def _belongs_to(address: str, tenant: Tenant, context: ParseContext) -> bool:
