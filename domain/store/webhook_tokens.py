@@ -1,7 +1,6 @@
 """``replay_tokens``: one-time tokens of signed webhooks already accepted, shared by every
 gateway process (Mailgun signs a token that must never be accepted twice)."""
 
-import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -29,15 +28,17 @@ class WebhookTokens:
             "seen_at", expireAfterSeconds=int(self._ttl.total_seconds()), name="seen_at_ttl"
         )
 
-    async def seen(self, provider: str, token: str) -> bool:
-        found = await self._collection.find_one(
-            {"_id": keys.webhook_token_id(provider, token)}, {"_id": 1}
-        )
-        return found is not None
-
-    async def remember(self, provider: str, token: str) -> None:
-        # A concurrent delivery of the same request may have remembered it first.
-        with contextlib.suppress(DuplicateKeyError):
+    async def claim(self, provider: str, token: str) -> bool:
+        """Record ``token`` as used; False when it already was (the unique id decides, so of
+        concurrent claims exactly one wins)."""
+        try:
             await self._collection.insert_one(
                 {"_id": keys.webhook_token_id(provider, token), "seen_at": datetime.now(UTC)}
             )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def release(self, provider: str, token: str) -> None:
+        """Forget ``token``: the request that claimed it was not accepted."""
+        await self._collection.delete_one({"_id": keys.webhook_token_id(provider, token)})

@@ -39,10 +39,14 @@ class EmailWebhooks(Controller):
         ):
             raise refuse(raw, "missing, invalid or expired Mailgun signature")
         token = mailgun.token(raw.body, raw.headers)
-        if token is None or await mailgun_tokens.seen(token):
+        if token is None or not await mailgun_tokens.claim(token):
             raise refuse(raw, "Mailgun token already used")
-        outcome = await ingest(ingestor, raw, mailgun.parse)
-        await mailgun_tokens.remember(token)
+        try:
+            outcome = await ingest(ingestor, raw, mailgun.parse)
+        except BaseException:
+            # Not accepted: Mailgun retries with the same token, which must then pass.
+            await mailgun_tokens.release(token)
+            raise
         return Response({"accepted": outcome.events}, status_code=200)
 
     @post("/sendgrid", status_code=200)
