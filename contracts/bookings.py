@@ -1,7 +1,6 @@
 """BookingEvent: what booking channels publish about a booking and its customer."""
 
 from datetime import date
-from decimal import Decimal
 from typing import ClassVar
 from uuid import UUID
 
@@ -9,7 +8,7 @@ from pydantic import Field
 
 from contracts.base import LenientContractModel
 from contracts.enums import BookingEventType, BookingStatus, Channel
-from contracts.types import CurrencyCode, Identifier, UtcDatetime
+from contracts.types import Amount, CurrencyCode, Identifier, UtcDatetime, Version
 
 
 class Booking(LenientContractModel):
@@ -19,7 +18,7 @@ class Booking(LenientContractModel):
     activity_name: str
     starts_at: UtcDatetime
     created_at: UtcDatetime
-    grand_total: Decimal = Field(description='decimal string, e.g. "120.50"')
+    grand_total: Amount = Field(description='decimal string, e.g. "120.50"; not negative')
     currency: CurrencyCode
     source: Identifier = Field(
         description="online, dashboard, whatsapp, instagram, messenger, sms, email or custom"
@@ -72,7 +71,7 @@ class BookingEvent(LenientContractModel):
     tenant_id: Identifier
     type: BookingEventType
     occurred_at: UtcDatetime
-    version: int = Field(ge=0)
+    version: Version = Field(description="an integer from 0 to 2^63 - 1")
     booking: Booking
     customer: BookingCustomer
     guests: list[Guest] = Field(default_factory=list)

@@ -10,6 +10,7 @@ from ingest.api.customers import CustomersApi
 from ingest.api.events import EventsApi
 from ingest.api.openapi import tighten_request_schemas
 from ingest.api.threads import ThreadsApi
+from ingest.bodies import GatewayRequest
 from ingest.correlation import CorrelationIdMiddleware
 from ingest.errors import EXCEPTION_HANDLERS
 from ingest.gateway import Gateway
@@ -67,6 +68,7 @@ def create_app(
         lifespan=[gateway.lifespan],
         dependencies=gateway.dependencies(),
         middleware=[CorrelationIdMiddleware],
+        request_class=GatewayRequest,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_OPENAPI,

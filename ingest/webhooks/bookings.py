@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from contracts import BookingEvent, booking_event_id
 from contracts.bookings import Booking, BookingCustomer, Guest
 from contracts.enums import BookingEventType
-from contracts.types import UtcDatetime
+from contracts.types import UtcDatetime, Version
 from ingest.auth import tenant_from_bearer
 from ingest.correlation import current_correlation_id
 from ingest.errors import PayloadTooLarge, Unprocessable
@@ -27,7 +27,7 @@ class BookingEventIn(BaseModel):
     tenant_id: str | None = None
     type: BookingEventType
     occurred_at: UtcDatetime
-    version: int
+    version: Version
     booking: Booking
     customer: BookingCustomer
     guests: list[Guest] = []
