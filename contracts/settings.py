@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     mailgun_max_age: Seconds = timedelta(minutes=5)
     # How long /ready waits for each dependency.
     ready_timeout: Seconds = timedelta(seconds=2)
+    # The key thread-list cursors are signed with; every replica needs the same one. Unset,
+    # it is derived from the tenants file's [meta], [mailgun] and [email] secrets.
+    cursor_secret: SecretStr | None = None
+    # How long a thread listing may be continued with its cursor (later: 400, start again).
+    cursor_max_age: Seconds = timedelta(hours=1)
     # A comment line on /v1/events this often keeps proxies from closing an idle stream.
     sse_heartbeat: Seconds = timedelta(seconds=15)
 

@@ -19,6 +19,7 @@ from clients.mongo import mongo_client
 from contracts import Settings, TenantDirectory
 from domain.store.database import Store
 from domain.store.webhook_tokens import WebhookTokens
+from ingest.api.cursors import Cursors, cursor_key
 from ingest.api.dependencies import provide_customer_service, provide_tenant
 from ingest.webhooks.pipeline import Ingestor
 from ingest.webhooks.publisher import KafkaPublisher, Publisher
@@ -47,6 +48,7 @@ class Gateway:
     tenants: TenantDirectory
     publisher: Publisher
     ingestor: Ingestor
+    cursors: Cursors
     _clients: Clients | None = field(default=None, init=False)
 
     @classmethod
@@ -55,7 +57,8 @@ class Gateway:
     ) -> "Gateway":
         """``publisher`` replaces the Kafka producer (tests of pure logic)."""
         kafka = publisher or KafkaPublisher(settings)
-        return cls(settings, tenants, kafka, Ingestor(kafka, settings, tenants))
+        cursors = Cursors(cursor_key(settings, tenants), max_age=settings.cursor_max_age)
+        return cls(settings, tenants, kafka, Ingestor(kafka, settings, tenants), cursors)
 
     @property
     def clients(self) -> Clients:
@@ -77,6 +80,11 @@ class Gateway:
             "mongo": Provide(self._mongo, sync_to_thread=False),
             "store": Provide(self._store, sync_to_thread=False),
             "mailgun_tokens": Provide(self._mailgun_tokens, sync_to_thread=False),
+            "cursors": constant(
+                Cursors(
+                    cursor_key(self.settings, self.tenants), max_age=self.settings.cursor_max_age
+                )
+            ),
             "tenant": Provide(provide_tenant, sync_to_thread=False),
             "customer_service": Provide(provide_customer_service, sync_to_thread=False),
         }

@@ -16,6 +16,7 @@ from domain.customers import (
 )
 from domain.store.customers import CustomerQuery
 from domain.store.database import Store
+from ingest.api.cursors import Cursors
 from ingest.api.inbox import ThreadFilters
 from ingest.api.schemas.customers import Booking as BookingOut
 from ingest.api.schemas.customers import (
@@ -229,6 +230,7 @@ class CustomersApi(Controller):
         self,
         tenant: NamedDependency[Tenant],
         store: NamedDependency[Store],
+        cursors: NamedDependency[Cursors],
         customer_service: NamedDependency[CustomerService],
         customer_id: FromPath[str],
         limit: Limit = 50,
@@ -237,4 +239,4 @@ class CustomersApi(Controller):
         """The customer's threads on every channel, newest activity first."""
         await customer_service.get(tenant, customer_id)
         filters = ThreadFilters(customer_id=customer_id)
-        return await thread_page(store, tenant, filters, limit, cursor)
+        return await thread_page(store, tenant, filters, limit, cursor, cursors)

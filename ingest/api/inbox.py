@@ -17,7 +17,7 @@ import structlog
 
 from domain.documents import Query, ThreadDocument
 from domain.store.database import Store
-from ingest.api import cursors
+from ingest.api.cursors import Cursors
 from ingest.api.schemas.threads import Message, MessagePage, Thread
 from ingest.errors import BadRequest
 
@@ -54,7 +54,13 @@ class ThreadFilters:
 
 
 async def list_threads(
-    store: Store, tenant_id: str, filters: ThreadFilters, *, limit: int, cursor: str | None
+    store: Store,
+    tenant_id: str,
+    filters: ThreadFilters,
+    *,
+    limit: int,
+    cursor: str | None,
+    cursors: Cursors,
 ) -> tuple[list[ThreadDocument], str | None]:
     """One page of threads and the cursor of the next page (None on the last page)."""
     query = filters.query()
@@ -66,6 +72,11 @@ async def list_threads(
         placed = [(_position(thread), thread) for thread in found]
     else:
         fields = cursors.decode(cursor, times=("snapshot", "at"), texts=("thread",))
+        if datetime.now(UTC) - fields["snapshot"] > cursors.max_age:
+            raise BadRequest(
+                "the cursor has expired; read the first page again",
+                details=[{"field": "cursor", "message": "expired"}],
+            )
         snapshot, below = fields["snapshot"], (fields["at"], fields["thread"])
         placed = await _page_as_of(store, tenant_id, query, snapshot, below, limit + 1)
     page = placed[:limit]

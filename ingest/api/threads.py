@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from contracts import Channel, Tenant
 from domain import threads
 from domain.store.database import Store
+from ingest.api.cursors import Cursors
 from ingest.api.inbox import ThreadFilters, list_threads, message_page, thread_views
 from ingest.api.schemas.errors import errors
 from ingest.api.schemas.threads import MessagePage, Thread, ThreadPage
@@ -23,8 +24,11 @@ async def thread_page(
     filters: ThreadFilters,
     limit: int,
     cursor: str | None,
+    cursors: Cursors,
 ) -> ThreadPage:
-    found, next_cursor = await list_threads(store, tenant.id, filters, limit=limit, cursor=cursor)
+    found, next_cursor = await list_threads(
+        store, tenant.id, filters, limit=limit, cursor=cursor, cursors=cursors
+    )
     return ThreadPage(items=await thread_views(store, tenant.id, found), next_cursor=next_cursor)
 
 
@@ -38,6 +42,7 @@ class ThreadsApi(Controller):
         self,
         tenant: NamedDependency[Tenant],
         store: NamedDependency[Store],
+        cursors: NamedDependency[Cursors],
         channel: FromQuery[Channel | None] = None,
         customer_id: FromQuery[str | None] = None,
         unread: FromQuery[bool | None] = None,
@@ -47,7 +52,7 @@ class ThreadsApi(Controller):
         """All channels in one list, newest activity first; ``next_cursor`` pages on without
         skipping or repeating a thread while messages arrive."""
         filters = ThreadFilters(channel=channel, customer_id=customer_id, unread=unread)
-        return await thread_page(store, tenant, filters, limit, cursor)
+        return await thread_page(store, tenant, filters, limit, cursor, cursors)
 
     @get("/{thread_id:str}", responses=errors(404))
     async def detail(
