@@ -1,6 +1,7 @@
 """Keyword-only factories of contract objects for tests and benchmarks."""
 
 import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -8,6 +9,11 @@ from contracts import BookingEvent
 
 if TYPE_CHECKING:
     from contracts import MessageEvent, StatusEvent
+
+
+def confirmation_code(booking_id: str) -> str:
+    """The booking's code, the same in every run (``hash()`` of a str changes per process)."""
+    return f"ABC-{zlib.crc32(booking_id.encode()) % 1_000_000:06d}"
 
 
 def booking_event(
@@ -49,7 +55,7 @@ def booking_event(
             "version": version,
             "booking": {
                 "booking_id": booking_id,
-                "confirmation_code": f"ABC-{abs(hash(booking_id)) % 1_000_000:06d}",
+                "confirmation_code": confirmation_code(booking_id),
                 "status": status,
                 "activity_name": "Kayak tour",
                 "starts_at": created + timedelta(days=30),
