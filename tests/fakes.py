@@ -12,6 +12,9 @@ class MemoryPublisher:
 
     def __init__(self, *, fail: bool = False, refuse_over: int | None = None) -> None:
         self.records: list[ProducerRecord] = []
+        #: Every batch it was given while failing, so a test can tell "refused" from "never
+        #: offered".
+        self.refused: list[list[ProducerRecord]] = []
         self.fail = fail
         #: Records with a longer value are refused for good, as a topic's size limit would;
         #: the dead-letter topic takes any size.
@@ -19,6 +22,7 @@ class MemoryPublisher:
 
     async def publish(self, records: Sequence[ProducerRecord]) -> None:
         if self.fail:
+            self.refused.append(list(records))
             raise PublishError("broker unreachable")
         limit = self.refuse_over
         if limit is not None and any(

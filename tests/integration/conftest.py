@@ -1,14 +1,16 @@
 """Integration fixtures: real servers for the session, fresh topics for every test."""
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from consumers.deadletters import DeadLetters
@@ -20,6 +22,7 @@ from ingest.app import create_app
 from ingest.topics import create_topics
 from tests.conftest import FIXTURES
 from tests.servers import Servers, start_servers
+from tests.waiting import WaitTimeout, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -54,40 +57,144 @@ async def settings(servers: Servers, tmp_path: Path) -> Settings:
     return settings
 
 
+class Record(Protocol):
+    """What the tests read of an aiokafka ``ConsumerRecord`` (aiokafka ships no types)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: Sequence[tuple[str, bytes]]
+
+
 @dataclass
 class TopicReader:
-    """Reads a topic from the beginning, for assertions on what was published."""
+    """Reads topics from the beginning, for assertions on what was published."""
 
     bootstrap: str
 
     async def read(
         self, topic: str, *, expect: int, within: float = 15.0, settle: float = 0.3
-    ) -> list[ConsumerRecord[bytes, bytes]]:
+    ) -> list[Record]:
         """Every record on ``topic`` once ``expect`` arrived (and ``settle`` s passed
-        without more), or whatever is there after ``within`` seconds."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        without more), or whatever is there after ``within`` seconds; fails when the
+        topic's partitions are still unknown then, rather than reading nothing."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+
+        def left() -> float:
+            return max(deadline - loop.time(), 0.0)
+
+        async with self._consumer() as consumer:
+            assigned = await _assign(consumer, [topic], within=within)
+            await consumer.seek_to_beginning(*assigned)
+            records: list[Record] = []
+
+            async def arrived() -> bool:
+                if len(records) < expect:
+                    records.extend(await _fetch(consumer, wait=max(left(), 0.05)))
+                return len(records) >= expect
+
+            async def quiet() -> bool:
+                fresh = await _fetch(consumer, wait=settle)
+                records.extend(fresh)
+                return not fresh
+
+            with contextlib.suppress(WaitTimeout):  # the caller asserts on what arrived
+                await eventually(arrived, within=left(), every=0, what=f"{expect} on {topic}")
+                await eventually(quiet, within=left(), every=0, what=f"quiet on {topic}")
+            return records
+
+    @contextlib.asynccontextmanager
+    async def tail(self, *topics: str, within: float = 15.0) -> AsyncIterator["TopicTail"]:
+        """A reader of ``topics`` that stays open, for checks after each of many requests."""
+        async with self._consumer(fetch_max_wait_ms=20) as consumer:
+            assigned = await _assign(consumer, topics, within=within)
+            await consumer.seek_to_beginning(*assigned)
+            consumer.pause(*assigned)
+            yield TopicTail(consumer, assigned)
+
+    @contextlib.asynccontextmanager
+    async def _consumer(self, **options: Any) -> AsyncIterator[AIOKafkaConsumer]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, **options
+        )
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(topic) or set()
-            assigned = [TopicPartition(topic, p) for p in partitions]
-            consumer.assign(assigned)
-            await consumer.seek_to_beginning(*assigned)
-            records: list[ConsumerRecord[bytes, bytes]] = []
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + within
-            while loop.time() < deadline:
-                wait = settle if len(records) >= expect else deadline - loop.time()
-                batch = await consumer.getmany(timeout_ms=int(max(wait, 0.05) * 1000))
-                fresh = [record for part in batch.values() for record in part]
-                if not fresh and len(records) >= expect:
-                    break
-                records.extend(fresh)
-            return records
+            yield consumer
         finally:
             await consumer.stop()
+
+
+@dataclass
+class TopicTail:
+    """Topics read from the beginning, up to their end whenever asked.
+
+    Between calls its partitions are paused, so no idle fetch holds up the next call's
+    request for the end offsets (that keeps a call to a few milliseconds)."""
+
+    consumer: AIOKafkaConsumer
+    partitions: list[TopicPartition]
+
+    async def catch_up(self, *, within: float = 15.0) -> list[Record]:
+        """The records not returned before, up to the topics' end offsets as of this call:
+        what was acknowledged before it is certainly among them, with no timeout to wait
+        out when nothing was published."""
+        ends = await self.consumer.end_offsets(self.partitions)
+        fresh: list[Record] = []
+
+        async def behind() -> list[TopicPartition]:
+            return [tp for tp, end in ends.items() if await self.consumer.position(tp) < end]
+
+        async def at_end() -> bool:
+            lagging = await behind()
+            if lagging:
+                fresh.extend(await _fetch(self.consumer, *lagging, wait=0.1))
+            return not lagging
+
+        topics = ", ".join(sorted({tp.topic for tp in self.partitions}))
+        self.consumer.resume(*await behind())
+        try:
+            await eventually(at_end, within=within, every=0, what=f"the end of {topics}")
+        finally:
+            self.consumer.pause(*self.partitions)
+        return fresh
+
+
+async def _assign(
+    consumer: AIOKafkaConsumer, topics: Sequence[str], *, within: float
+) -> list[TopicPartition]:
+    """Assign every partition of ``topics``, refreshing metadata until all are known (right
+    after topics are created, or a broker restarted, they may not be yet)."""
+
+    async def known() -> list[TopicPartition] | None:
+        found = {topic: consumer.partitions_for_topic(topic) for topic in topics}
+        if not all(found.values()):
+            await consumer._client.force_metadata_update()
+            found = {topic: consumer.partitions_for_topic(topic) for topic in topics}
+        if not all(found.values()):
+            return None
+        return [TopicPartition(t, p) for t, partitions in found.items() for p in sorted(partitions)]
+
+    assigned: list[TopicPartition] = await eventually(
+        known, within=within, what=f"partitions of {', '.join(topics)}"
+    )
+    consumer.assign(assigned)
+    return assigned
+
+
+async def _fetch(
+    consumer: AIOKafkaConsumer, *partitions: TopicPartition, wait: float
+) -> list[Record]:
+    batch: dict[TopicPartition, list[Record]] = await consumer.getmany(
+        *partitions, timeout_ms=int(wait * 1000)
+    )
+    return [record for records in batch.values() for record in records]
+
+
+#: The client of the gateway app run in process, as the ``client`` fixture gives it.
+GatewayClient: TypeAlias = AsyncTestClient[Litestar]
 
 
 @pytest.fixture
@@ -96,7 +203,7 @@ def topic_reader(servers: Servers) -> TopicReader:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(settings: Settings) -> AsyncIterator[GatewayClient]:
     """The gateway app, in process, publishing to the real broker."""
     app = create_app(settings, tenants=load_tenants(FIXTURES / "tenants.toml"))
     async with AsyncTestClient(app=app) as client:
@@ -142,16 +249,3 @@ async def consumers(
     stop.set()
     await asyncio.gather(*tasks)
     await producer.stop()
-
-
-async def eventually(check: Any, *, within: float = 30.0) -> Any:
-    """Await ``check()`` until it gives something truthy, and return that."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("not stored in time")
-        await asyncio.sleep(0.1)

@@ -3,17 +3,17 @@
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from domain.store.database import Store
-from tests.integration.conftest import eventually
+from tests.integration.conftest import GatewayClient
 from tests.signing import meta_signature, whatsapp_text_payload
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 
 async def test_webhook_to_linked_thread(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
     store: Store,
     consumers: None,
 ) -> None:
@@ -30,7 +30,7 @@ async def test_webhook_to_linked_thread(
     async def thread() -> dict[str, Any] | None:
         return await store.database["threads"].find_one({"message_count": 1})
 
-    stored = await eventually(thread)
+    stored = await eventually(thread, within=30, what="the stored thread")
     assert stored["customer_id"] is None
     booking = {
         "type": "booking.created",
@@ -57,7 +57,7 @@ async def test_webhook_to_linked_thread(
     async def linked() -> dict[str, Any] | None:
         return await store.database["threads"].find_one({"customer_id": {"$ne": None}})
 
-    thread_now = await eventually(linked)
+    thread_now = await eventually(linked, within=30, what="the thread linked to a customer")
     customer = await store.database["customers"].find_one({"_id": thread_now["customer_id"]})
     assert customer is not None
     assert customer["source"] == "whatsapp"

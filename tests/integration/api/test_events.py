@@ -16,6 +16,7 @@ from ingest.app import create_app
 from tests.conftest import FIXTURES
 from tests.integration.api.conftest import ACME, GLOBEX
 from tests.signing import meta_signature, whatsapp_text_payload
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -30,24 +31,38 @@ async def gateway(settings: Settings) -> AsyncIterator[str]:
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     )
     task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.02)
+    # uvicorn offers no event to wait on
+    await eventually(lambda: server.started, within=10, every=0.02, what="uvicorn to start")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await asyncio.wait_for(task, 10)
 
 
 class EventReader:
-    """Reads one open stream: events (with their ids) and comment lines, as they come."""
+    """Reads one open stream: events (with their ids) and comment lines, as they come.
+
+    A read that times out stays pending for the next one, so the stream can still be read
+    after a TimeoutError (cancelling the line iterator itself would close it)."""
 
     def __init__(self, response: httpx.Response) -> None:
         self._lines = response.aiter_lines()
+        self._pending: asyncio.Future[str] | None = None
+
+    async def _line(self) -> str:
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(anext(self._lines))
+        try:
+            line = await asyncio.shield(self._pending)
+        except StopAsyncIteration:
+            raise AssertionError("stream ended") from None
+        self._pending = None
+        return line
 
     async def next_event(self, kind: str, *, within: float = 30.0) -> dict[str, Any]:
         async with asyncio.timeout(within):
             fields: dict[str, str] = {}
-            async for line in self._lines:
+            while True:
+                line = await self._line()
                 if line.startswith(":"):
                     continue
                 if line == "":
@@ -57,18 +72,26 @@ class EventReader:
                 else:
                     name, _, value = line.partition(":")
                     fields[name] = value.removeprefix(" ")
-        raise AssertionError("stream ended")
 
     async def next_comment(self, text: str, *, within: float) -> None:
         async with asyncio.timeout(within):
-            async for line in self._lines:
+            while True:
+                line = await self._line()
                 if line.startswith(":") and line[1:].strip() == text:
                     return
-        raise AssertionError("stream ended")
 
 
-async def post_whatsapp(http: httpx.AsyncClient, wa_id: str, text: str) -> None:
-    body = whatsapp_text_payload(wa_id=wa_id, text=text, wamid_prefix=f"wamid.{text}")
+#: The WhatsApp numbers of the two tenants in tests/fixtures/tenants.toml.
+ACME_NUMBER_ID = "106540352242922"
+GLOBEX_NUMBER_ID = "222222222222222"
+
+
+async def post_whatsapp(
+    http: httpx.AsyncClient, wa_id: str, text: str, *, phone_number_id: str = ACME_NUMBER_ID
+) -> None:
+    body = whatsapp_text_payload(
+        phone_number_id=phone_number_id, wa_id=wa_id, text=text, wamid_prefix=f"wamid.{text}"
+    )
     response = await http.post(
         "/webhooks/whatsapp",
         content=body,
@@ -103,15 +126,24 @@ async def test_webhook_appears_and_reconnect_resumes(gateway: str, consumers: No
 
 
 async def test_other_tenants_events_are_not_sent(gateway: str, consumers: None) -> None:
-    """A stream opened with another tenant's key sees nothing of this tenant's messages."""
+    """A stream opened with another tenant's key sees nothing of this tenant's messages,
+    though they reach this tenant's stream, and it does get its own tenant's next message."""
     async with (
         httpx.AsyncClient(base_url=gateway, timeout=30) as http,
         http.stream("GET", "/v1/events", headers=GLOBEX) as response,
+        http.stream("GET", "/v1/events", headers=ACME) as acme_response,
     ):
         events = EventReader(response)
         await post_whatsapp(http, "447911123456", "private")
+        # Control: the message was stored and streamed, so the silence below is a refusal.
+        private = await EventReader(acme_response).next_event("message")
+        assert private["data"]["content"]["text"] == "private"
         with pytest.raises(TimeoutError):
             await events.next_event("message", within=4)
+        # Control: the stream is alive, and the first message it sends is its tenant's own.
+        await post_whatsapp(http, "447700900123", "own", phone_number_id=GLOBEX_NUMBER_ID)
+        own = await events.next_event("message")
+        assert own["data"]["content"]["text"] == "own"
 
 
 async def test_stream_refuses_bad_key_and_bad_resume_token(gateway: str) -> None:

@@ -23,6 +23,7 @@ from domain.store.database import Store
 from ingest.webhooks.records import to_record
 from tests.factories import booking_event
 from tests.integration.conftest import TopicReader
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -87,15 +88,6 @@ async def committed(settings: Settings, partitions: int) -> int:
         await consumer.stop()
 
 
-async def wait_for(condition: Any, *, within: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
 async def test_two_consumers_racing_on_new_customers_create_one_profile_each(
     settings: Settings, store: Store, tenants: TenantDirectory, producer: AIOKafkaProducer
 ) -> None:
@@ -121,7 +113,7 @@ async def test_two_consumers_racing_on_new_customers_create_one_profile_each(
         return await store.database["bookings"].count_documents({}) == people * 2
 
     try:
-        await wait_for(all_stored, within=60)
+        await eventually(all_stored, within=60, what=f"{people * 2} stored bookings")
     finally:
         stop.set()
         await asyncio.gather(*tasks)
@@ -156,7 +148,7 @@ async def test_poison_records_are_dead_lettered_and_committed(
         return await store.bookings.get("acme", "good") is not None
 
     try:
-        await wait_for(good_stored)
+        await eventually(good_stored, within=30, what="the good booking stored")
         letters = await topic_reader.read(settings.topic_consumers_deadletter, expect=2)
     finally:
         stop.set()

@@ -14,6 +14,7 @@ from domain.store.database import Store
 from ingest.webhooks.records import to_record
 from tests.factories import message_event
 from tests.integration.conftest import TopicReader
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -44,11 +45,11 @@ async def test_a_poll_with_a_poison_record_dead_letters_only_it(
         task = asyncio.create_task(runner.run(stop))
         try:
             [letter] = await topic_reader.read(settings.topic_consumers_deadletter, expect=1)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 20
-            while await store.database["messages"].count_documents({}) < 20:
-                assert loop.time() < deadline, "messages not stored in time"
-                await asyncio.sleep(0.1)
+
+            async def all_stored() -> bool:
+                return await store.database["messages"].count_documents({}) >= 20
+
+            await eventually(all_stored, within=20, what="20 stored messages")
         finally:
             stop.set()
             await task

@@ -14,8 +14,8 @@ from contracts import Settings
 from domain.store.database import Store
 from ingest.webhooks.records import to_record
 from tests.factories import booking_event, message_event
-from tests.integration.conftest import eventually
 from tests.integration.processes import start_consumer
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -61,7 +61,7 @@ async def assert_threads_add_up(store: Store, total: int) -> None:
         summed = sum(thread["message_count"] for thread in threads)
         return threads if summed == total else None
 
-    threads = await eventually(counted, within=30)
+    threads = await eventually(counted, within=30, what="thread counts adding up")
     assert len(threads) == PARTICIPANTS
     for thread in threads:
         stored = await store.database["messages"].count_documents({"thread_id": thread["_id"]})
@@ -77,14 +77,18 @@ async def test_messages_consumer_killed_mid_batch_loses_and_repeats_nothing(
     await produce(settings, messages(total))
     consumer = start_consumer(settings, "messages", tmp_path)
     try:
-        stored = await eventually(lambda: count(store, "messages", 1), within=60)
+        stored = await eventually(
+            lambda: count(store, "messages", 1), within=60, what="a first stored message"
+        )
         assert stored < total, "killed too late to be mid-backlog"
         consumer.signal(signal.SIGKILL)
         assert consumer.process is not None
         consumer.process.wait(10)
 
         consumer = start_consumer(settings, "messages", tmp_path)
-        await eventually(lambda: count(store, "messages", total), within=120)
+        await eventually(
+            lambda: count(store, "messages", total), within=120, what=f"{total} stored messages"
+        )
         assert await store.database["messages"].count_documents({}) == total
         await assert_threads_add_up(store, total)
     finally:
@@ -109,14 +113,20 @@ async def test_bookings_consumer_killed_mid_batch_loses_and_repeats_nothing(
     await produce(settings, events)
     consumer = start_consumer(settings, "bookings", tmp_path)
     try:
-        stored = await eventually(lambda: count(store, "bookings", 1), within=60)
+        stored = await eventually(
+            lambda: count(store, "bookings", 1), within=60, what="a first stored booking"
+        )
         assert stored < len(events), "killed too late to be mid-backlog"
         consumer.signal(signal.SIGKILL)
         assert consumer.process is not None
         consumer.process.wait(10)
 
         consumer = start_consumer(settings, "bookings", tmp_path)
-        await eventually(lambda: count(store, "bookings", len(events)), within=120)
+        await eventually(
+            lambda: count(store, "bookings", len(events)),
+            within=120,
+            what=f"{len(events)} stored bookings",
+        )
         assert await store.database["bookings"].count_documents({}) == len(events)
 
         async def settled() -> list[dict[str, Any]] | None:
@@ -124,7 +134,7 @@ async def test_bookings_consumer_killed_mid_batch_loses_and_repeats_nothing(
             totals = [p["analytics"]["total_bookings"] for p in profiles]
             return profiles if totals == [2] * people else None
 
-        await eventually(settled, within=30)
+        await eventually(settled, within=30, what="two bookings counted on every profile")
     finally:
         consumer.stop()
 
@@ -144,13 +154,15 @@ async def test_consumers_resume_after_mongodb_restarts_under_load(
     total = 300
     try:
         load = asyncio.create_task(produce(settings, messages(total), per_second=60))
-        await eventually(lambda: count(store, "messages", 20), within=60)
+        await eventually(lambda: count(store, "messages", 20), within=60, what="20 messages stored")
         mongo.stop()
         await asyncio.sleep(3)
         mongo = EmbeddedMongo(mongo.port, storage=str(tmp_path / "mongo"), log=mongo.log)
         mongo.start()
         await load
-        await eventually(lambda: count(store, "messages", total), within=120)
+        await eventually(
+            lambda: count(store, "messages", total), within=120, what=f"{total} stored messages"
+        )
         assert await store.database["messages"].count_documents({}) == total
         await assert_threads_add_up(store, total)
     finally:

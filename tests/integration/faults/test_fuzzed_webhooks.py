@@ -1,18 +1,23 @@
 """Fuzzed webhook bodies and headers: never a 5xx, never a publish without valid authentication,
-and an authentic request, however malformed, is always taken (200, dead-lettered if need be)."""
+and an authentic request, however malformed, is always taken (200, dead-lettered if need be).
+
+After every request the topics are read up to their end offsets, which the gateway's answer
+follows, so "nothing published" is certain without waiting out a timeout."""
 
 import base64
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from litestar.testing import AsyncTestClient
 
-from contracts import Settings
+from contracts import IngestDeadLetter, Settings
+from contracts.logs import CORRELATION_ID
 from tests.conftest import provider_fixture
-from tests.integration.conftest import TopicReader
+from tests.integration.conftest import GatewayClient, Record, TopicReader, TopicTail
 from tests.signing import meta_signature, twilio_signature, whatsapp_text_payload
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -85,14 +90,50 @@ FUZZ = settings(
 )
 
 
-async def all_topics(reader: TopicReader, settings: Settings) -> int:
-    topics = [
+def webhook_topics(settings: Settings) -> list[str]:
+    """Every topic a webhook request can put a record on."""
+    return [
         settings.topic_messages,
         settings.topic_statuses,
         settings.topic_bookings,
         settings.topic_ingest_deadletter,
     ]
-    return sum([len(await reader.read(t, expect=0, within=1)) for t in topics])
+
+
+async def all_topics(reader: TopicReader, settings: Settings) -> int:
+    async with reader.tail(*webhook_topics(settings)) as tail:
+        return len(await tail.catch_up())
+
+
+@pytest.fixture
+async def published(settings: Settings, topic_reader: TopicReader) -> AsyncIterator[TopicTail]:
+    """The webhook topics, read on after each request (all of a test's examples share it)."""
+    async with topic_reader.tail(*webhook_topics(settings)) as tail:
+        yield tail
+
+
+def request_id() -> str:
+    """A correlation id of one request, which the gateway writes on each of its records."""
+    return f"fuzz-{uuid.uuid4().hex}"
+
+
+async def assert_taken(published: TopicTail, settings: Settings, sent: str, body: bytes) -> None:
+    """Request ``sent`` put its events on the message or status topic, or itself, whole, on
+    the ingest dead-letter topic, and nothing else was published meanwhile."""
+    records = await published.catch_up()
+    assert records, f"request {sent} was answered 200 but nothing reached Kafka"
+    assert [correlation_id(r) for r in records] == [sent] * len(records)
+    taken = {settings.topic_messages, settings.topic_statuses, settings.topic_ingest_deadletter}
+    assert {r.topic for r in records} <= taken
+    for record in records:
+        if record.topic == settings.topic_ingest_deadletter:
+            letter = IngestDeadLetter.model_validate_json(record.value)
+            assert base64.b64decode(letter.body_base64) == body
+
+
+def correlation_id(record: Record) -> str | None:
+    value = dict(record.headers).get(CORRELATION_ID)
+    return value.decode() if value is not None else None
 
 
 @FUZZ
@@ -101,20 +142,24 @@ async def test_forged_requests_are_refused_and_publish_nothing(
     path: str,
     body: bytes,
     headers: dict[str, str],
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
+    published: TopicTail,
 ) -> None:
-    """Without valid credentials every request gets a 4xx, never a 2xx or a 5xx."""
+    """Without valid credentials every request gets a 4xx, never a 2xx or a 5xx, and puts
+    nothing on any topic."""
     response = await client.post(path, content=body, headers=headers)
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
     assert response.json()["error"]["code"]
+    assert await published.catch_up() == []
 
 
 async def test_forged_requests_left_every_topic_empty(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
     settings: Settings,
     topic_reader: TopicReader,
 ) -> None:
-    """The same forged requests, replayed, put no record on any topic."""
+    """The same forged requests, replayed, put no record on any topic, where one authentic
+    request after them puts its one."""
     sample = st.tuples(st.sampled_from(WEBHOOKS), bodies(), forged_headers)
     requests: list[Any] = []
 
@@ -128,6 +173,13 @@ async def test_forged_requests_left_every_topic_empty(
         await client.post(path, content=body, headers=headers)
     assert await all_topics(topic_reader, settings) == 0
 
+    # Control: the same count sees a record that is there.
+    authentic = whatsapp_text_payload()
+    signed = {"content-type": "application/json", "x-hub-signature-256": meta_signature(authentic)}
+    response = await client.post("/webhooks/whatsapp", content=authentic, headers=signed)
+    assert response.status_code == 200
+    assert await all_topics(topic_reader, settings) == 1
+
 
 @FUZZ
 @given(path=st.sampled_from(META), body=bodies(), content_type=content_types)
@@ -135,12 +187,20 @@ async def test_authentic_meta_requests_are_always_taken(
     path: str,
     body: bytes,
     content_type: str,
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
+    settings: Settings,
+    published: TopicTail,
 ) -> None:
     """Signed with the app secret, any body is answered 200: published or dead-lettered."""
-    headers = {"content-type": content_type, "x-hub-signature-256": meta_signature(body)}
+    sent = request_id()
+    headers = {
+        "content-type": content_type,
+        "x-hub-signature-256": meta_signature(body),
+        "x-request-id": sent,
+    }
     response = await client.post(path, content=body, headers=headers)
     assert response.status_code == 200, response.text
+    await assert_taken(published, settings, sent, body)
 
 
 @FUZZ
@@ -153,16 +213,22 @@ async def test_authentic_meta_requests_are_always_taken(
 )
 async def test_authentic_twilio_requests_are_always_taken(
     params: dict[str, str],
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
+    settings: Settings,
+    published: TopicTail,
 ) -> None:
-    """Signed with the account's auth token, any form is answered 200."""
+    """Signed with the account's auth token, any form is answered 200: published or
+    dead-lettered."""
     body = urlencode({**params, "AccountSid": TWILIO_ACCOUNT}).encode()
+    sent = request_id()
     headers = {
         "content-type": "application/x-www-form-urlencoded",
         "x-twilio-signature": twilio_signature(TWILIO_URL, body, "12345"),
+        "x-request-id": sent,
     }
     response = await client.post("/webhooks/sms/twilio", content=body, headers=headers)
     assert response.status_code == 200, response.text
+    await assert_taken(published, settings, sent, body)
 
 
 @FUZZ
@@ -175,15 +241,20 @@ async def test_authentic_email_requests_are_always_taken(
     path: str,
     body: bytes,
     content_type: str,
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
+    settings: Settings,
+    published: TopicTail,
 ) -> None:
-    """With the right Basic credentials, any body is answered 200."""
-    headers = {"content-type": content_type, "authorization": BASIC}
+    """With the right Basic credentials, any body is answered 200: published or
+    dead-lettered."""
+    sent = request_id()
+    headers = {"content-type": content_type, "authorization": BASIC, "x-request-id": sent}
     response = await client.post(path, content=body, headers=headers)
     assert response.status_code == 200, response.text
+    await assert_taken(published, settings, sent, body)
 
 
-def test_the_fuzzed_paths_are_every_webhook_route(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+def test_the_fuzzed_paths_are_every_webhook_route(client: GatewayClient) -> None:
     """A new webhook route is fuzzed too, or this fails."""
     posted = {
         route.path

@@ -16,9 +16,10 @@ from devstack import EmbeddedKafka, ManagedProcess, free_port
 
 from contracts import Settings
 from ingest.topics import create_topics
-from tests.integration.conftest import TopicReader, eventually
+from tests.integration.conftest import Record, TopicReader
 from tests.integration.processes import metric, start_gateway
 from tests.signing import meta_signature, whatsapp_text_payload
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -32,7 +33,7 @@ async def post_whatsapp(http: httpx.AsyncClient, number: int) -> httpx.Response:
     )
 
 
-def message_ids(records: list) -> list[str]:  # type: ignore[type-arg]
+def message_ids(records: list[Record]) -> list[str]:
     return [json.loads(record.value)["provider_message_id"] for record in records]
 
 
@@ -74,7 +75,7 @@ async def test_broker_stopped_while_webhooks_arrive(faulty: Settings, tmp_path: 
             async def drained() -> bool:
                 return await metric(http, "threadline_spool_depth") == 0
 
-            await eventually(drained, within=15)
+            await eventually(drained, within=15, what="an empty spool")
     finally:
         gateway.stop()
         kafka.stop()

@@ -2,7 +2,6 @@
 
 import asyncio
 import base64
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,14 @@ from ingest.webhooks.spool import Spool, SpoolFull
 from ingest.webhooks.spooler import Spooler
 from tests.factories import message_event
 from tests.fakes import MemoryPublisher
+from tests.waiting import eventually
 
 
-async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - the spooler has no event to wait on
-            await asyncio.sleep(0.02)
+async def drained(spooler: Spooler) -> None:
+    """Until the spooler's backlog is empty (it offers no event to wait on)."""
+    await eventually(
+        lambda: spooler.backlog == 0, within=10, every=0.02, what="an empty spool backlog"
+    )
 
 
 def record(number: int, *, size: int = 10) -> ProducerRecord:
@@ -92,18 +93,23 @@ async def test_head_is_bounded_by_bytes_but_never_empty(tmp_path: Path) -> None:
 
 
 async def test_spooler_drains_in_order_once_kafka_takes_records(tmp_path: Path) -> None:
-    """Nothing leaves the spool while publishing fails; then everything goes, in order."""
+    """Nothing leaves the spool while publishing fails, though the spooler keeps offering it;
+    then everything goes, in order."""
     publisher = MemoryPublisher(fail=True)
     spooler = Spooler(claim(tmp_path), publisher, Settings(spool_dir=tmp_path))
     for n in range(5):
         await spooler.append([record(n)], "sms")
     spooler.start()
-    await asyncio.sleep(0.3)
+    # The control: the drainer did offer the records, twice, so their staying is its doing.
+    await eventually(
+        lambda: len(publisher.refused) >= 2, within=10, every=0.02, what="two refused drains"
+    )
+    assert publisher.refused[:2] == [[record(n) for n in range(5)]] * 2
     assert publisher.records == []
     assert spooler.backlog == 5
 
     publisher.fail = False
-    await eventually(lambda: spooler.backlog == 0)
+    await drained(spooler)
     assert publisher.records == [record(n) for n in range(5)]
     await spooler.close(drain_within=1)
 
@@ -118,7 +124,9 @@ async def test_spooler_adopts_the_slot_of_a_process_that_is_gone(tmp_path: Path)
     publisher = MemoryPublisher()
     spooler = Spooler(own, publisher, Settings(spool_dir=tmp_path))
     spooler.start()
-    await eventually(lambda: len(publisher.records) == 2)
+    await eventually(
+        lambda: len(publisher.records) == 2, within=10, every=0.02, what="the orphan's records"
+    )
     assert publisher.records == [record(1), record(2)]
     await spooler.close(drain_within=1)
 
@@ -143,7 +151,7 @@ async def test_ingestor_spools_when_kafka_fails_and_keeps_order_behind_a_backlog
             "sms", [message_event(provider_message_id="SM3", text="x" * 5000)], None
         )
     spooler.start()
-    await eventually(lambda: spooler.backlog == 0)
+    await drained(spooler)
     assert [b'"SM1"' in r.value for r in publisher.records] == [True, False]
     assert b'"SM2"' in publisher.records[1].value
     await spooler.close(drain_within=1)
@@ -159,7 +167,7 @@ async def test_a_record_kafka_refuses_for_good_is_dead_lettered_not_left_blockin
     await spooler.append([record(1), record(2, size=500), record(3)], "email")
     publisher.fail = False
     spooler.start()
-    await eventually(lambda: spooler.backlog == 0)
+    await drained(spooler)
     await spooler.close(drain_within=1)
 
     first, letter, last = publisher.records
