@@ -30,8 +30,8 @@ def _docker_available() -> bool:
 
 @contextlib.contextmanager
 def _containers() -> Iterator[Servers]:
-    from testcontainers.kafka import KafkaContainer  # type: ignore[import-untyped]
-    from testcontainers.mongodb import MongoDbContainer  # type: ignore[import-untyped]
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.mongodb import MongoDbContainer
 
     with KafkaContainer().with_kraft() as kafka, MongoDbContainer("mongo:8") as mongo:
         yield Servers(

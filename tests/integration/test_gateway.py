@@ -2,20 +2,24 @@
 
 import json
 import time
+from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
 from contracts import Settings, load_tenants
 from ingest.app import create_app
 from tests.conftest import FIXTURES, provider_fixture
-from tests.integration.conftest import TopicReader
+from tests.integration.conftest import GatewayClient, TopicReader
 from tests.signing import meta_signature, twilio_signature, whatsapp_text_payload
 
 pytestmark = pytest.mark.integration
 
 
-async def post_whatsapp(client: AsyncTestClient, body: bytes, signature: str | None = None):  # type: ignore[no-untyped-def,type-arg]
+async def post_whatsapp(
+    client: GatewayClient, body: bytes, signature: str | None = None
+) -> httpx.Response:
     headers = {"content-type": "application/json"}
     if signature != "":
         headers["x-hub-signature-256"] = signature or meta_signature(body)
@@ -23,9 +27,9 @@ async def post_whatsapp(client: AsyncTestClient, body: bytes, signature: str | N
 
 
 async def test_signed_whatsapp_message_is_published_with_key_and_headers(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """A signed WhatsApp text becomes one MessageEvent keyed by tenant, channel and wa_id."""
     body = provider_fixture("whatsapp_text_message.json")
@@ -47,9 +51,9 @@ async def test_signed_whatsapp_message_is_published_with_key_and_headers(
 
 
 async def test_wrong_or_missing_signature_is_refused_and_nothing_published(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """401 for a wrong or absent X-Hub-Signature-256, and the topic stays empty."""
     body = whatsapp_text_payload()
@@ -63,9 +67,9 @@ async def test_wrong_or_missing_signature_is_refused_and_nothing_published(
 
 
 async def test_batched_payload_yields_every_message(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """3 entries with 2 messages each give 6 events, all distinct."""
     body = whatsapp_text_payload(entries=3, messages_per_entry=2)
@@ -77,9 +81,9 @@ async def test_batched_payload_yields_every_message(
 
 
 async def test_redelivered_webhook_keeps_its_event_id(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """The same webhook delivered twice is published twice with the same event_id."""
     body = whatsapp_text_payload(wamid_prefix="wamid.REDELIVERED")
@@ -92,9 +96,9 @@ async def test_redelivered_webhook_keeps_its_event_id(
 
 
 async def test_unknown_tenant_is_dead_lettered_with_its_reason(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """An authentic payload for an unknown number is answered 200 and kept raw with a reason."""
     body = whatsapp_text_payload(phone_number_id="999999999999999")
@@ -114,9 +118,9 @@ async def test_unknown_tenant_is_dead_lettered_with_its_reason(
 
 
 async def test_invalid_json_is_dead_lettered(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """A signed body that is not JSON is authentic, so it is kept, not refused."""
     body = b"{not json"
@@ -126,7 +130,7 @@ async def test_invalid_json_is_dead_lettered(
     assert "json" in json.loads(record.value)["reason"].lower()
 
 
-async def test_oversize_body_is_refused_with_413(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_oversize_body_is_refused_with_413(client: GatewayClient) -> None:
     """A webhook body over 1 MiB answers 413 before anything is parsed."""
     body = b"{" + b" " * (1024 * 1024 + 10) + b"}"
     response = await post_whatsapp(client, body)
@@ -134,7 +138,7 @@ async def test_oversize_body_is_refused_with_413(client: AsyncTestClient) -> Non
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
-async def test_meta_subscription_handshake(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_meta_subscription_handshake(client: GatewayClient) -> None:
     """The GET handshake echoes hub.challenge for the right token and answers 403 otherwise."""
     ok = await client.get(
         "/webhooks/instagram",
@@ -155,9 +159,9 @@ async def test_meta_subscription_handshake(client: AsyncTestClient) -> None:  # 
 
 
 async def test_twilio_sms_is_published_and_answered_with_twiml(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """A signed Twilio SMS answers <Response/> and lands on the messages topic."""
     body = provider_fixture("twilio_inbound_sms.form")
@@ -180,7 +184,7 @@ async def test_twilio_sms_is_published_and_answered_with_twiml(
     assert record.key == b"acme:sms:+13177592786"
 
 
-async def test_twilio_bad_signature_is_refused(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_twilio_bad_signature_is_refused(client: GatewayClient) -> None:
     """A Twilio request signed with another token answers 401."""
     body = provider_fixture("twilio_inbound_sms.form")
     response = await client.post(
@@ -196,7 +200,7 @@ async def test_twilio_bad_signature_is_refused(client: AsyncTestClient) -> None:
     assert response.status_code == 401
 
 
-BOOKING = {
+BOOKING: dict[str, Any] = {
     "type": "booking.created",
     "occurred_at": "2026-05-01T10:00:00Z",
     "version": 1,
@@ -216,9 +220,9 @@ BOOKING = {
 
 
 async def test_booking_event_is_published_for_the_key_tenant(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """POST /v1/bookings/events answers 202 with the event id and publishes it keyed by booking."""
     response = await client.post(
@@ -235,7 +239,7 @@ async def test_booking_event_is_published_for_the_key_tenant(
     assert dict(record.headers)["schema"] == b"booking.event/1"
 
 
-async def test_booking_event_errors(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_booking_event_errors(client: GatewayClient) -> None:
     """No key 401; another tenant's id 422; an invalid body 422 naming the field."""
     no_key = await client.post("/v1/bookings/events", json=BOOKING)
     assert no_key.status_code == 401
@@ -256,7 +260,7 @@ async def test_booking_event_errors(client: AsyncTestClient) -> None:  # type: i
 
 async def test_events_too_large_for_kafka_are_refused_never_spooled(
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """Past the producer's record limit a booking posted over HTTP gets 413; a webhook whose
     dead letter would be too large as well gets 503. Nothing is published or spooled.
@@ -283,7 +287,7 @@ async def test_events_too_large_for_kafka_are_refused_never_spooled(
     assert "threadline_spool_depth 0.0" in depth.text
 
 
-async def test_health_ready_and_metrics(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_health_ready_and_metrics(client: GatewayClient) -> None:
     """/health is up, /ready sees both servers, /metrics counts the webhook outcomes."""
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/ready")

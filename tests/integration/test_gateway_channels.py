@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from contracts import Settings, load_tenants
 from ingest.app import create_app
 from tests.conftest import FIXTURES, provider_fixture
-from tests.integration.conftest import TopicReader
+from tests.integration.conftest import GatewayClient, TopicReader
 from tests.signing import meta_signature, twilio_signature
 from tests.unit.ingest.webhooks.channels.adapter_helpers import (
     multipart_body,
@@ -27,9 +27,9 @@ BASIC = "Basic " + __import__("base64").b64encode(b"inbound:parse-secret").decod
 
 
 async def test_instagram_and_messenger_are_published_on_their_channels(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """Signed Instagram and Messenger payloads become events of their own channel."""
     for path, name in (
@@ -51,9 +51,9 @@ async def test_instagram_and_messenger_are_published_on_their_channels(
 
 
 async def test_messenger_receipts_go_to_the_statuses_topic(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """Delivery and read receipts are StatusEvents on chat.statuses.v1."""
     for name in ("messenger_delivery.json", "messenger_read.json"):
@@ -73,9 +73,9 @@ async def test_messenger_receipts_go_to_the_statuses_topic(
 
 
 async def test_twilio_whatsapp_and_status_callback(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """WhatsApp via Twilio is channel whatsapp; a failed callback is a failed status."""
     inbound = provider_fixture("twilio_inbound_whatsapp_courier_test.form")
@@ -103,9 +103,9 @@ async def test_twilio_whatsapp_and_status_callback(
 
 
 async def test_sendgrid_needs_basic_auth_and_publishes_the_email(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """Without the right Basic credentials 401; with them, the parsed email is published."""
     body = to_crlf(provider_fixture("sendgrid_inbound_parse.txt"))
@@ -129,9 +129,9 @@ async def test_sendgrid_needs_basic_auth_and_publishes_the_email(
 
 
 async def test_postmark_email_with_a_plus_address_carries_the_reference(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """A Postmark email to bookings+ABC-123456@ has that reference."""
     payload = json.loads(provider_fixture("postmark_inbound.json"))
@@ -167,9 +167,9 @@ def mailgun_form(*, token: str, timestamp: int) -> tuple[dict[str, str], bytes]:
 
 
 async def test_mailgun_signature_age_and_token_reuse(
-    client: AsyncTestClient,
+    client: GatewayClient,
     settings: Settings,
-    topic_reader: TopicReader,  # type: ignore[type-arg]
+    topic_reader: TopicReader,
 ) -> None:
     """A fresh signature is accepted once; the same token again, or a stale one, is 401."""
     headers, body = mailgun_form(token=uuid.uuid4().hex, timestamp=int(time.time()))
@@ -193,7 +193,7 @@ async def test_mailgun_signature_age_and_token_reuse(
     assert value["references"] == ["ABC-123456"]
 
 
-async def test_email_routes_take_bodies_up_to_30_mib(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_email_routes_take_bodies_up_to_30_mib(client: GatewayClient) -> None:
     """Email may be larger than the 1 MiB webhook limit; past 30 MiB it is 413."""
     payload = json.loads(provider_fixture("postmark_inbound.json"))
     payload["TextBody"] = "x" * (2 * 1024 * 1024)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from litestar.testing import AsyncTestClient
 
 from consumers.deadletters import replay_consumer_deadletters
 from contracts import Settings, TenantDirectory, load_tenants
@@ -17,7 +16,7 @@ from ingest.webhooks.publisher import KafkaPublisher
 from ingest.webhooks.records import to_record
 from tests.conftest import FIXTURES
 from tests.factories import message_event
-from tests.integration.conftest import TopicReader
+from tests.integration.conftest import GatewayClient, TopicReader
 from tests.integration.processes import environment
 from tests.signing import meta_signature, whatsapp_text_payload
 
@@ -36,7 +35,7 @@ def tenants_with_new_number(tmp_path: Path) -> TenantDirectory:
     return load_tenants(path)
 
 
-async def post_for_unknown_number(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def post_for_unknown_number(client: GatewayClient) -> None:
     body = whatsapp_text_payload(phone_number_id=NEW_NUMBER, wamid_prefix="wamid.REPLAY")
     response = await client.post(
         "/webhooks/whatsapp",
@@ -47,7 +46,7 @@ async def post_for_unknown_number(client: AsyncTestClient) -> None:  # type: ign
 
 
 async def test_replay_publishes_what_now_parses_after_a_tenants_fix(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
     settings: Settings,
     tenants: TenantDirectory,
     topic_reader: TopicReader,

@@ -5,21 +5,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
 from domain.store.database import Store
 from tests.factories import booking_event, message_event
 from tests.integration.api.conftest import ACME, error_code
+from tests.integration.conftest import GatewayClient
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
-Client = AsyncTestClient  # type: ignore[type-arg]
 
 
-async def customer_named(client: Client, name: str) -> dict[str, Any]:
+async def customer_named(client: GatewayClient, name: str) -> dict[str, Any]:
     found = (await client.get(f"/v1/customers?q={name}", headers=ACME)).json()["items"]
     assert len(found) == 1, found
     item: dict[str, Any] = found[0]
@@ -27,7 +26,7 @@ async def customer_named(client: Client, name: str) -> dict[str, Any]:
 
 
 async def test_profile_with_analytics_and_known_customers(
-    client: Client, bookings: BookingsHandler
+    client: GatewayClient, bookings: BookingsHandler
 ) -> None:
     """A profile shows identifiers, exact totals per currency and who they booked for."""
     await bookings.handle(
@@ -61,7 +60,7 @@ async def test_profile_with_analytics_and_known_customers(
 
 
 async def test_search_by_name_email_phone_and_external_id(
-    client: Client, bookings: BookingsHandler
+    client: GatewayClient, bookings: BookingsHandler
 ) -> None:
     """q finds part of a name, any email, a phone in any format and the external id,
     ignoring case and accents."""
@@ -93,7 +92,7 @@ async def test_search_by_name_email_phone_and_external_id(
     assert nobody == {"items": [], "page": 1, "per_page": 50, "total": 0}
 
 
-async def test_filters_sorts_and_pages(client: Client, bookings: BookingsHandler) -> None:
+async def test_filters_sorts_and_pages(client: GatewayClient, bookings: BookingsHandler) -> None:
     """source and tag filter; sorts order; per_page and page split with a stable total."""
     for index, (name, source, count) in enumerate(
         [("Cara", "online", 1), ("Abe", "phone", 3), ("Bea", "online", 2)]
@@ -130,7 +129,7 @@ async def test_filters_sorts_and_pages(client: Client, bookings: BookingsHandler
 
 
 async def test_create_links_earlier_conversations(
-    client: Client, messages: MessagesHandler
+    client: GatewayClient, messages: MessagesHandler
 ) -> None:
     """A customer created on the dashboard has source dashboard and takes over the earlier
     unlinked thread with their phone; creating another with the same email is a conflict."""
@@ -161,7 +160,7 @@ async def test_create_links_earlier_conversations(
 
 
 async def test_patch_phone_moves_old_one_and_links_new_threads(
-    client: Client, bookings: BookingsHandler, messages: MessagesHandler
+    client: GatewayClient, bookings: BookingsHandler, messages: MessagesHandler
 ) -> None:
     """A replaced phone moves to previous_phones, still matches new messages, and threads
     with the new phone become the customer's."""
@@ -203,7 +202,7 @@ async def test_patch_phone_moves_old_one_and_links_new_threads(
 
 
 async def test_delete_unlinks_and_keeps_bookings(
-    client: Client, bookings: BookingsHandler, messages: MessagesHandler, store: Store
+    client: GatewayClient, bookings: BookingsHandler, messages: MessagesHandler, store: Store
 ) -> None:
     """After delete the profile is gone, its thread unlinked, its booking kept."""
     await bookings.handle(booking_event(name="Ann Lee", phone="+447911100001"))
@@ -223,7 +222,7 @@ async def test_delete_unlinks_and_keeps_bookings(
 
 
 async def test_merge_moves_everything_and_retires_the_other(
-    client: Client, bookings: BookingsHandler, messages: MessagesHandler
+    client: GatewayClient, bookings: BookingsHandler, messages: MessagesHandler
 ) -> None:
     """Bookings, threads, identifiers and analytics move to the survivor; the other id
     answers 404 with merged_into; different external ids refuse to merge."""
@@ -280,7 +279,7 @@ async def test_merge_moves_everything_and_retires_the_other(
 
 
 async def test_communications_newest_first_and_paged(
-    client: Client, bookings: BookingsHandler, messages: MessagesHandler
+    client: GatewayClient, bookings: BookingsHandler, messages: MessagesHandler
 ) -> None:
     """Communications on every channel come newest first, paged with a total."""
     await bookings.handle(booking_event(name="Ann Lee", phone="+447911100001"))
@@ -325,7 +324,7 @@ async def test_communications_newest_first_and_paged(
     assert first["items"][0]["matched_by"] == "email"
 
 
-async def test_chained_merges_point_at_the_last_survivor(client: Client) -> None:
+async def test_chained_merges_point_at_the_last_survivor(client: GatewayClient) -> None:
     """B merged into A, then A into C: both B and A answer 404 with merged_into C."""
     ids = []
     for name in ("Al", "Bo", "Cy"):

@@ -13,6 +13,7 @@ from consumers.messages import MessagesHandler
 from contracts import Settings, TenantDirectory
 from domain.store.customers import CustomerQuery
 from domain.store.database import Store
+from ingest.api.cursors import Cursors
 from ingest.api.inbox import ThreadFilters, list_threads
 from tests.factories import booking_event, message_event
 
@@ -169,13 +170,16 @@ async def test_hot_read_queries_use_indexes(
             for n in range(1000)
         ]
     )
-    thread = (await store.database["threads"].find_one({"tenant_id": "acme"}))["_id"]
+    first_thread = await store.database["threads"].find_one({"tenant_id": "acme"})
+    assert first_thread is not None
+    thread = first_thread["_id"]
     recorder.recording = True
-    _, cursor = await list_threads(store, "acme", ThreadFilters(), limit=5, cursor=None)
-    await list_threads(store, "acme", ThreadFilters(), limit=5, cursor=cursor)
-    await list_threads(
-        store, "acme", ThreadFilters(channel="whatsapp", unread=True), limit=5, cursor=None
-    )
+    codec = Cursors(b"test")
+    listing = ThreadFilters()
+    _, cursor = await list_threads(store, "acme", listing, limit=5, cursor=None, cursors=codec)
+    await list_threads(store, "acme", listing, limit=5, cursor=cursor, cursors=codec)
+    unread = ThreadFilters(channel="whatsapp", unread=True)
+    await list_threads(store, "acme", unread, limit=5, cursor=None, cursors=codec)
     newest = await store.messages.page(thread, before=None, after=None, limit=2)
     position = (newest[0]["occurred_at"], newest[0]["_id"])
     await store.messages.page(thread, before=position, after=None, limit=2)
@@ -186,7 +190,9 @@ async def test_hot_read_queries_use_indexes(
         )
     for sort in ("name", "-total_bookings", "-last_booking_at", "-created_at"):
         await store.customers.search("acme", CustomerQuery(sort=sort), skip=0, limit=50)
-    customer = (await store.database["customers"].find_one({"tenant_id": "acme"}))["_id"]
+    first_customer = await store.database["customers"].find_one({"tenant_id": "acme"})
+    assert first_customer is not None
+    customer = first_customer["_id"]
     await store.messages.of_customer("acme", customer, skip=0, limit=50)
     recorder.recording = False
     assert len(recorder.commands) >= 15

@@ -5,7 +5,6 @@ import json
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
@@ -14,13 +13,12 @@ from ingest.app import create_app
 from tests.conftest import FIXTURES
 from tests.factories import booking_event, message_event
 from tests.integration.api.conftest import ACME, GLOBEX
+from tests.integration.conftest import GatewayClient
 
 pytestmark = pytest.mark.integration
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 
-
-async def acme_ids(client: Client) -> dict[str, str]:
+async def acme_ids(client: GatewayClient) -> dict[str, str]:
     thread = (await client.get("/v1/threads", headers=ACME)).json()["items"][0]
     customers = (await client.get("/v1/customers?sort=name", headers=ACME)).json()["items"]
     page = (await client.get(f"/v1/threads/{thread['id']}/messages", headers=ACME)).json()
@@ -54,7 +52,7 @@ def v1_routes() -> list[tuple[str, str]]:
 
 
 async def test_every_route_hides_other_tenants_data(
-    client: Client, bookings: BookingsHandler, messages: MessagesHandler
+    client: GatewayClient, bookings: BookingsHandler, messages: MessagesHandler
 ) -> None:
     """With globex's key, acme's thread, message and customer ids answer 404 on every route
     that takes an id, lists show none of acme's data, and acme's data is unchanged."""

@@ -3,12 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from consumers.messages import MessagesHandler
 from ingest.api import inbox
 from tests.factories import message_event
 from tests.integration.api.conftest import ACME
+from tests.integration.conftest import GatewayClient
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ async def say(messages: MessagesHandler, index: int, at: datetime, tag: str) -> 
 
 @pytest.mark.parametrize("margin", [0.0, 2.0], ids=["settled", "just-changed"])
 async def test_pages_neither_skip_nor_repeat_while_messages_arrive(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
     messages: MessagesHandler,
     monkeypatch: pytest.MonkeyPatch,
     margin: float,
@@ -76,7 +76,7 @@ async def test_pages_neither_skip_nor_repeat_while_messages_arrive(
 
 
 async def test_thread_moving_to_the_top_is_still_listed_later(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
     messages: MessagesHandler,
 ) -> None:
     """A thread not yet listed that moves to the top (above every later page by its current

@@ -14,6 +14,7 @@ from ingest.app import create_app
 from tests.conftest import FIXTURES
 from tests.factories import booking_event, message_event
 from tests.integration.api.conftest import ACME, error_code
+from tests.integration.conftest import GatewayClient
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ async def conversation(
 
 
 async def test_list_is_newest_activity_first_with_customer_and_summary(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
     messages: MessagesHandler,
     bookings: BookingsHandler,
 ) -> None:
@@ -67,7 +68,7 @@ async def test_list_is_newest_activity_first_with_customer_and_summary(
 
 
 async def test_filters_by_channel_customer_and_unread(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: GatewayClient,
     messages: MessagesHandler,
     bookings: BookingsHandler,
 ) -> None:
@@ -100,8 +101,8 @@ async def test_filters_by_channel_customer_and_unread(
 
 
 async def test_read_sets_unread_to_zero(
-    client: AsyncTestClient,
-    messages: MessagesHandler,  # type: ignore[type-arg]
+    client: GatewayClient,
+    messages: MessagesHandler,
 ) -> None:
     """POST read answers 204 and the thread's unread count becomes 0; a later inbound counts."""
     await conversation(messages, 1, at=T0, count=3)
@@ -127,8 +128,8 @@ async def test_read_sets_unread_to_zero(
 
 
 async def test_messages_page_oldest_first_both_ways(
-    client: AsyncTestClient,
-    messages: MessagesHandler,  # type: ignore[type-arg]
+    client: GatewayClient,
+    messages: MessagesHandler,
 ) -> None:
     """Messages come oldest first; before and after walk the whole thread both ways."""
     await conversation(messages, 1, at=T0, count=7)
@@ -165,8 +166,8 @@ async def test_messages_page_oldest_first_both_ways(
 
 
 async def test_outbound_message_has_status(
-    client: AsyncTestClient,
-    messages: MessagesHandler,  # type: ignore[type-arg]
+    client: GatewayClient,
+    messages: MessagesHandler,
 ) -> None:
     """An outbound message carries its delivery status."""
     await conversation(messages, 1, at=T0, direction="outbound")
@@ -176,8 +177,8 @@ async def test_outbound_message_has_status(
 
 
 async def test_unknown_thread_and_bad_cursor(
-    client: AsyncTestClient,
-    messages: MessagesHandler,  # type: ignore[type-arg]
+    client: GatewayClient,
+    messages: MessagesHandler,
 ) -> None:
     """An unknown thread is 404; a cursor this service did not make is 400; a bad limit 400."""
     await conversation(messages, 1, at=T0)
@@ -193,7 +194,7 @@ async def test_unknown_thread_and_bad_cursor(
     assert wrong.status_code == 400
 
 
-async def test_missing_or_wrong_key_is_401(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_missing_or_wrong_key_is_401(client: GatewayClient) -> None:
     """No key or an unknown key: 401 with the error body."""
     assert (await client.get("/v1/threads")).status_code == 401
     wrong = await client.get("/v1/threads", headers={"Authorization": "Bearer nope"})

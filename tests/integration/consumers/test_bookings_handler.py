@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -18,11 +19,11 @@ def handler(store: Store, tenants: TenantDirectory) -> BookingsHandler:
     return BookingsHandler(store, tenants)
 
 
-async def customers(store: Store) -> list[dict[str, object]]:
+async def customers(store: Store) -> list[dict[str, Any]]:
     return await store.database["customers"].find({}).sort("created_at", 1).to_list()
 
 
-def spent(profile: dict[str, object]) -> dict[str, Decimal]:
+def spent(profile: dict[str, Any]) -> dict[str, Decimal]:
     analytics = profile["analytics"]
     assert isinstance(analytics, dict)
     return {row["currency"]: row["amount"].to_decimal() for row in analytics["total_spent"]}

@@ -119,6 +119,8 @@ async def test_message_after_booking_matches_by_rule(
     await bookings.handle(booking_event(booking_id="b-1", phone="+447911123456"))
     booking = await store.bookings.get("acme", "b-1")
     assert booking is not None
+    code = booking["confirmation_code"]
+    assert code is not None
     await messages.handle(message_event(provider_message_id="p1"))
     await messages.handle(
         message_event(
@@ -137,7 +139,7 @@ async def test_message_after_booking_matches_by_rule(
             provider="twilio",
             channel_user_id="+15005550006",
             phone=None,
-            references=[booking["confirmation_code"]],
+            references=[code],
         )
     )
     rules = {

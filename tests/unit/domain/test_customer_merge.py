@@ -1,15 +1,19 @@
 """merged_profile: what a survivor takes from the customer merged into it. Pure."""
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
+from domain.documents import CustomerDocument
 from domain.profiles import merged_profile
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def profile(**fields: object) -> dict[str, object]:
-    return {"_id": "x", "emails": [], "tags": [], "channel_identities": [], **fields}
+def profile(**fields: Any) -> CustomerDocument:
+    """A stored profile with only the fields a test gives (merged_profile reads no others)."""
+    base = {"_id": "x", "emails": [], "tags": [], "channel_identities": [], **fields}
+    return cast("CustomerDocument", base)
 
 
 def test_survivor_values_win_and_blanks_are_filled() -> None:
@@ -77,4 +81,4 @@ def test_earliest_customer_since_and_notes_joined() -> None:
 def test_identical_profiles_change_nothing() -> None:
     """Merging a duplicate that adds nothing is a no-op on the survivor."""
     same = profile(name="Ann", emails=["a@x.com"], phone="+1", phone_key="k1")
-    assert merged_profile(same, dict(same)) == {}
+    assert merged_profile(same, same.copy()) == {}

@@ -1,7 +1,10 @@
 """How booking details change a stored profile."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
+from domain.documents import CustomerDocument
 from domain.profiles import ProfileDetails, booking_changes, identifiers_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -9,9 +12,9 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def details(
     *,
-    emails: list[str] = (),
+    emails: Sequence[str] = (),
     phone: str | None = None,
-    at: datetime = T0,  # type: ignore[assignment]
+    at: datetime = T0,
     name: str | None = None,
     external_id: str | None = None,
 ) -> ProfileDetails:
@@ -25,10 +28,9 @@ def details(
     return ProfileDetails(identifiers=ids, name=name, occurred_at=at, invalid_phones=invalid)
 
 
-def profile(**fields: object) -> dict[str, object]:
-    base: dict[str, object] = {"emails": [], "phone": None, "previous_phones": []}
-    base.update(fields)
-    return base
+def profile(**fields: Any) -> CustomerDocument:
+    """A stored profile with only the fields booking_changes reads."""
+    return cast("CustomerDocument", {"emails": [], "phone": None, "previous_phones": [], **fields})
 
 
 def test_new_emails_are_appended_and_the_first_stays_primary() -> None:
