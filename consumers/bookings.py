@@ -7,8 +7,11 @@ from domain.store.database import Store
 
 
 class BookingsHandler:
-    def __init__(self, store: Store, tenants: TenantDirectory) -> None:
-        self.bookings = BookingService(store)
+    def __init__(
+        self, store: Store, tenants: TenantDirectory, *, bookings: BookingService | None = None
+    ) -> None:
+        # ``bookings`` replaces the service over ``store`` (unit tests give one recording calls).
+        self.bookings = BookingService(store) if bookings is None else bookings
         self.tenants = tenants
 
     async def handle(self, event: BookingEvent) -> None:

@@ -7,8 +7,11 @@ from domain.store.database import Store
 
 
 class MessagesHandler:
-    def __init__(self, store: Store, tenants: TenantDirectory) -> None:
-        self.messages = MessageService(store)
+    def __init__(
+        self, store: Store, tenants: TenantDirectory, *, messages: MessageService | None = None
+    ) -> None:
+        # ``messages`` replaces the service over ``store`` (unit tests give one recording calls).
+        self.messages = MessageService(store) if messages is None else messages
         self.tenants = tenants
 
     async def handle(self, event: MessageEvent) -> None:

@@ -72,6 +72,7 @@ class ConsumerRunner(Generic[T]):
         group_id: str,
         policy: RetryPolicy | None = None,
         max_records: int = 200,
+        consumer_factory: Callable[[], AIOKafkaConsumer] | None = None,
     ) -> None:
         self.worker = worker
         self.settings = settings
@@ -79,6 +80,9 @@ class ConsumerRunner(Generic[T]):
         self.group_id = group_id
         self.policy = policy or RetryPolicy()
         self.max_records = max_records
+        #: Builds the consumer ``run`` polls: a member of ``group_id`` on the worker's topic
+        #: unless given (unit tests give an in-memory one).
+        self.consumer_factory = consumer_factory or self._consumer
 
     def _consumer(self) -> AIOKafkaConsumer:
         return kafka.consumer(
@@ -91,7 +95,7 @@ class ConsumerRunner(Generic[T]):
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = self._consumer()
+        consumer = self.consumer_factory()
         await consumer.start()
         log.info("consumer_started", worker=self.worker.name, group=self.group_id)
         try:

@@ -7,8 +7,11 @@ from domain.store.database import Store
 
 
 class StatusesHandler:
-    def __init__(self, store: Store, tenants: TenantDirectory) -> None:
-        self.statuses = StatusService(store)
+    def __init__(
+        self, store: Store, tenants: TenantDirectory, *, statuses: StatusService | None = None
+    ) -> None:
+        # ``statuses`` replaces the service over ``store`` (unit tests give one recording calls).
+        self.statuses = StatusService(store) if statuses is None else statuses
         self.tenants = tenants
 
     async def handle(self, event: StatusEvent) -> None:
