@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     # The broker's and topic's message.max.bytes must allow it (create-topics sets it).
     kafka_max_request_bytes: Annotated[int, Field(ge=MiB)] = 48 * MiB
 
+    # Bounds of the gateway's HTTP server (python -m ingest): a request line and headers
+    # larger, or with more header fields, answer 431; headers not received this long after
+    # the connection opened (or the previous answer), or a body that pauses this long, 408.
+    http_max_header_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    http_max_headers: Annotated[int, Field(ge=8)] = 100
+    http_header_timeout: Seconds = timedelta(seconds=10)
+    http_body_timeout: Seconds = timedelta(seconds=10)
     max_body_bytes: Annotated[int, Field(ge=1024)] = MiB
     max_email_body_bytes: Annotated[int, Field(ge=1024)] = 30 * MiB
     # Mailgun requests older than this, or whose token was already used, are refused.

@@ -13,6 +13,7 @@ import uvicorn
 from contracts import Settings, get_settings, load_tenants
 from contracts.deadletter import add_replay_arguments
 from contracts.logs import configure_logging
+from ingest.server import BoundedHttpToolsProtocol
 from ingest.topics import create_topics
 from ingest.webhooks.deadletters import replay_ingest_deadletters
 from ingest.webhooks.publisher import KafkaPublisher, PublishError
@@ -26,6 +27,7 @@ def serve() -> None:
     uvicorn.run(
         "ingest.app:create_app",
         factory=True,
+        http=BoundedHttpToolsProtocol,
         host=settings.http_host,
         port=settings.http_port,
         workers=settings.http_workers,
