@@ -10,6 +10,8 @@ from contracts.settings import Settings
 #: The structlog context key, and the Kafka header, that carry the correlation id.
 CORRELATION_ID = "correlation_id"
 
+_PROCESSORS: list[structlog.types.Processor] = []
+
 
 def configure_logging(settings: Settings) -> None:
     """Route structlog and the standard library's logging through one renderer."""
@@ -24,12 +26,12 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # One list for the life of the process, changed in place: loggers cached on first use
+    # keep a reference to it, so configuring again (and structlog.testing.capture_logs)
+    # reaches them too.
+    _PROCESSORS[:] = [*shared, structlog.processors.format_exc_info, renderer]
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=_PROCESSORS,
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.WriteLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,
