@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     cursor_secret: SecretStr | None = None
     # How long a thread listing may be continued with its cursor (later: 400, start again).
     cursor_max_age: Seconds = timedelta(hours=1)
+    # Live streams (/v1/events) of one tenant on one gateway process; more answer 429.
+    sse_streams_per_tenant: Annotated[int, Field(ge=1)] = 500
+    # Events one live stream may have waiting; a client further behind is told to resync.
+    sse_queue_size: Annotated[int, Field(ge=1)] = 1000
     # A comment line on /v1/events this often keeps proxies from closing an idle stream.
     sse_heartbeat: Seconds = timedelta(seconds=15)
 

@@ -72,6 +72,11 @@ class Unprocessable(ApiError):
     code = "validation_error"
 
 
+class TooManyRequests(ApiError):
+    status_code = 429
+    code = "too_many_requests"
+
+
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "unavailable"

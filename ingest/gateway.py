@@ -21,6 +21,7 @@ from domain.store.database import Store
 from domain.store.webhook_tokens import WebhookTokens
 from ingest.api.cursors import Cursors, cursor_key
 from ingest.api.dependencies import provide_customer_service, provide_tenant
+from ingest.api.live import LiveFeed
 from ingest.webhooks.pipeline import Ingestor
 from ingest.webhooks.publisher import KafkaPublisher, Publisher
 from ingest.webhooks.spool import Spool
@@ -40,6 +41,7 @@ class Clients:
     mongo: AsyncMongoClient[dict[str, Any]]
     store: Store
     mailgun_tokens: UsedTokens
+    live_feed: LiveFeed
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Gateway:
             "mongo": Provide(self._mongo, sync_to_thread=False),
             "store": Provide(self._store, sync_to_thread=False),
             "mailgun_tokens": Provide(self._mailgun_tokens, sync_to_thread=False),
+            "live_feed": Provide(self._live_feed, sync_to_thread=False),
             "cursors": constant(
                 Cursors(
                     cursor_key(self.settings, self.tenants), max_age=self.settings.cursor_max_age
@@ -98,6 +101,9 @@ class Gateway:
     def _mailgun_tokens(self) -> UsedTokens:
         return self.clients.mailgun_tokens
 
+    def _live_feed(self) -> LiveFeed:
+        return self.clients.live_feed
+
     @asynccontextmanager
     async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
         """Open MongoDB, the spool and Kafka; webhooks never wait for MongoDB."""
@@ -111,6 +117,11 @@ class Gateway:
             mailgun_tokens=UsedTokens(
                 WebhookTokens(mongo[settings.mongo_db], token_ttl),
                 RecentTokens(ttl=token_ttl.total_seconds()),
+            ),
+            live_feed=LiveFeed(
+                store,
+                queue_size=settings.sse_queue_size,
+                streams_per_tenant=settings.sse_streams_per_tenant,
             ),
         )
         indexing = asyncio.create_task(_ensure_indexes(store))
@@ -131,6 +142,7 @@ class Gateway:
             yield
         finally:
             indexing.cancel()
+            await self.clients.live_feed.close()
             if ingestor.spooler is not None:
                 await ingestor.spooler.close(drain_within=settings.publish_timeout.total_seconds())
                 ingestor.spooler = None

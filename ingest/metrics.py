@@ -59,6 +59,16 @@ SPOOL_OLDEST_AGE = Gauge(
     multiprocess_mode="livemax",
 )
 
+LIVE_STREAMS = Gauge(
+    "threadline_live_streams",
+    "Open /v1/events streams.",
+    multiprocess_mode="livesum",
+)
+LIVE_STREAMS_DROPPED = Counter(
+    "threadline_live_streams_dropped",
+    "Live streams ended with a resync event because their client read too slowly.",
+)
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 

@@ -50,19 +50,17 @@ class Store:
         await self.pending_statuses.ensure_indexes()
 
     async def changes(
-        self, tenant_id: str, resume_after: dict[str, Any] | None, max_await: float
+        self, tenant_id: str | None, resume_after: dict[str, Any] | None, max_await: float
     ) -> AsyncChangeStream[dict[str, Any]]:
-        """The tenant's new and changed threads and messages, as a change stream (resumable
-        from any process: the token is the cluster's, not ours)."""
-        pipeline = [
-            {
-                "$match": {
-                    "ns.coll": {"$in": [THREADS, MESSAGES]},
-                    "operationType": {"$in": ["insert", "update", "replace"]},
-                    "fullDocument.tenant_id": tenant_id,
-                }
-            }
-        ]
+        """New and changed threads and messages (of one tenant, or of all), as a change
+        stream resumable from any process: the token is the cluster's, not ours."""
+        match: dict[str, Any] = {
+            "ns.coll": {"$in": [THREADS, MESSAGES]},
+            "operationType": {"$in": ["insert", "update", "replace"]},
+        }
+        if tenant_id is not None:
+            match["fullDocument.tenant_id"] = tenant_id
+        pipeline = [{"$match": match}]
         return await self.database.watch(
             pipeline,
             full_document="updateLookup",

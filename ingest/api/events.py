@@ -10,7 +10,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from contracts import Settings, Tenant
 from domain.store.database import Store
-from ingest.api.live import POLL_SECONDS, resume_token, tenant_events
+from ingest.api.live import POLL_SECONDS, LiveFeed, resume_token, tenant_events
 from ingest.api.schemas.errors import errors
 from ingest.errors import BadRequest, ServiceUnavailable
 
@@ -23,7 +23,7 @@ class EventsApi(Controller):
     @get(
         "/",
         response_description="text/event-stream of `message` and `thread` events",
-        responses=errors(),
+        responses=errors(429),
     )
     async def stream(
         self,
@@ -31,24 +31,29 @@ class EventsApi(Controller):
         tenant: NamedDependency[Tenant],
         store: NamedDependency[Store],
         settings: NamedDependency[Settings],
+        live_feed: NamedDependency[LiveFeed],
         last_event_id: FromQuery[str | None] = None,
     ) -> ServerSentEvent:
         """Each event's ``data`` is a message or a thread as the other endpoints give them;
-        reconnecting with ``Last-Event-ID`` (header, or ``last_event_id``) resumes after it."""
+        reconnecting with ``Last-Event-ID`` (header, or ``last_event_id``) resumes after it.
+        A ``resync`` event ends a stream that fell behind: reload, then reconnect without
+        ``Last-Event-ID``."""
         token = resume_token(request.headers.get("last-event-id") or last_event_id)
+        # Joined first, so nothing between the missed events and the live ones is lost.
+        subscription = await live_feed.subscribe(tenant.id)
         try:
-            changes = await store.changes(tenant.id, token, POLL_SECONDS)
+            missed = await store.changes(tenant.id, token, POLL_SECONDS) if token else None
         except OperationFailure as error:
-            if token is None:
-                raise
+            live_feed.unsubscribe(subscription)
             raise BadRequest(
                 "Last-Event-ID cannot be resumed from (unknown or expired)",
                 details=[{"field": "Last-Event-ID"}],
             ) from error
         except PyMongoError as error:
+            live_feed.unsubscribe(subscription)
             raise ServiceUnavailable("the message store is unreachable") from error
         heartbeat = settings.sse_heartbeat.total_seconds()
         return ServerSentEvent(
-            tenant_events(changes, store, tenant.id, heartbeat),
+            tenant_events(live_feed, subscription, missed, store, heartbeat),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -28,6 +28,7 @@ _ALL = {
     404: _spec("no such item for this tenant (a merged customer: details.merged_into)"),
     409: _spec("conflicts with another customer, or changed concurrently"),
     422: _spec("body breaks the schema"),
+    429: _spec("too many live streams open for this tenant on this server"),
     503: _spec("the store is unreachable"),
 }
 
