@@ -1,6 +1,7 @@
 """The gateway application, assembled in one place."""
 
 from litestar import Litestar, Router
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -69,6 +70,8 @@ def create_app(
         dependencies=gateway.dependencies(),
         middleware=[CorrelationIdMiddleware],
         request_class=GatewayRequest,
+        # No answer is to be sniffed into something else (the Meta handshake echoes input).
+        response_headers=[ResponseHeader(name="X-Content-Type-Options", value="nosniff")],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_OPENAPI,

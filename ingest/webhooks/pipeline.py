@@ -19,12 +19,11 @@ from ingest.webhooks.spooler import Spooler
 
 log = structlog.get_logger(__name__)
 
-#: Headers kept with a dead-lettered request: what the parsers read, never credentials.
+#: Headers kept with a dead-lettered request: what the parsers read, never credentials or
+#: signatures (a replay parses again, it does not authenticate again).
 _KEPT_HEADERS = (
     "content-type",
     "user-agent",
-    "x-hub-signature-256",
-    "x-twilio-signature",
     "x-request-id",
     "x-forwarded-for",
     "x-forwarded-proto",

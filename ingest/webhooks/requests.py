@@ -8,8 +8,9 @@ from litestar import Request
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from ingest import metrics
+from ingest.auth import CREDENTIAL_HEADERS, refuse_repeated
 from ingest.correlation import current_correlation_id
-from ingest.errors import Unauthorized
+from ingest.errors import BadRequest, Unauthorized
 from ingest.webhooks.channels.base import Parser
 from ingest.webhooks.pipeline import Ingested, Ingestor, RawRequest
 
@@ -17,7 +18,13 @@ log = structlog.get_logger(__name__)
 
 
 async def read_request(request: Request[Any, Any, Any], channel: str, provider: str) -> RawRequest:
-    """The request's exact bytes and lower-cased headers; 413 when over the route's limit."""
+    """The request's exact bytes and lower-cased headers; 413 when over the route's limit,
+    400 when it repeats a signature or its content type."""
+    try:
+        refuse_repeated(request.scope["headers"], CREDENTIAL_HEADERS)
+    except BadRequest:
+        metrics.WEBHOOK_REQUESTS.labels(channel, provider, "ambiguous").inc()
+        raise
     try:
         body = await request.body()
     except RequestEntityTooLarge:
@@ -28,7 +35,8 @@ async def read_request(request: Request[Any, Any, Any], channel: str, provider: 
         provider=provider,
         path=request.scope["path"],
         query_string=request.scope["query_string"].decode("latin-1"),
-        # ASGI header names are already lower case; a repeated header keeps its last value.
+        # ASGI header names are already lower case; another repeated header keeps its last
+        # value (none of those is read for authentication or routing).
         headers={
             name.decode("latin-1"): value.decode("latin-1")
             for name, value in request.scope["headers"]

@@ -110,7 +110,9 @@ async def test_unknown_tenant_is_dead_lettered_with_its_reason(
     assert dict(record.headers)["schema"] == b"ingest.deadletter/1"
     assert "999999999999999" in letter["reason"]
     assert letter["path"] == "/webhooks/whatsapp"
-    assert letter["headers"]["x-hub-signature-256"] == meta_signature(body)
+    # Replay parses again without authenticating again: the signature is not kept.
+    assert letter["headers"]["content-type"] == "application/json"
+    assert "x-hub-signature-256" not in letter["headers"]
     import base64
 
     assert base64.b64decode(letter["body_base64"]) == body

@@ -11,6 +11,7 @@ from devstack import ManagedProcess
 
 from contracts import Settings
 from tests.integration.processes import start_gateway
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -19,12 +20,17 @@ TIMEOUT = timedelta(seconds=1)
 
 
 @pytest.fixture
-def gateway(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, int]]:
+def logs(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def gateway(settings: Settings, logs: Path) -> Iterator[tuple[str, int]]:
     bounded = settings.model_copy(
-        update={"http_header_timeout": TIMEOUT, "http_body_timeout": TIMEOUT}
+        update={"http_header_timeout": TIMEOUT, "http_body_timeout": TIMEOUT, "log_level": "info"}
     )
     process: ManagedProcess
-    process, url = start_gateway(bounded, tmp_path)
+    process, url = start_gateway(bounded, logs)
     host, port = url.removeprefix("http://").split(":")
     try:
         yield host, int(port)
@@ -96,3 +102,23 @@ async def test_a_body_shorter_than_its_length_is_408(gateway: tuple[str, int]) -
     answer = await exchange(gateway, head, body)
     assert status(answer) == 408, answer[:200]
     assert asyncio.get_running_loop().time() - started < 5
+
+
+async def test_a_client_leaving_mid_body_is_not_a_server_error(
+    gateway: tuple[str, int], logs: Path
+) -> None:
+    """A webhook whose client closes the connection half-way through its body is logged as
+    a client that went away, not as a 500 with a traceback."""
+    head = b"POST /webhooks/whatsapp HTTP/1.1\r\nhost: t\r\ncontent-length: 1000\r\n\r\n"
+    _, writer = await asyncio.open_connection(*gateway)
+    writer.write(head + b'{"object":')
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+    def logged() -> str:
+        return "".join(path.read_text() for path in logs.glob("gateway-*.log"))
+
+    await eventually(lambda: "client_disconnected" in logged(), within=10, what="the log line")
+    assert "server_error" not in logged()
+    assert "Traceback" not in logged()

@@ -4,9 +4,11 @@ Adapters are pure: ``verify`` and ``parse`` take the raw request bytes and its h
 lower case) and do no I/O, so they are tested against recorded provider payloads.
 """
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from contracts import MessageEvent, StatusEvent, TenantDirectory
 
@@ -36,6 +38,25 @@ class ParseResult:
     def extend(self, other: "ParseResult") -> None:
         self.events.extend(other.events)
         self.problems.extend(other.problems)
+
+
+def load_json(raw: bytes | str) -> Any:
+    """Parse JSON, refusing an object that repeats a key: a signed body that names two
+    tenants' accounts (``phone_number_id`` twice) must not be routed by whichever came last.
+
+    Raises ValueError for invalid or ambiguous JSON, RecursionError for a body nested deeper
+    than the parser's stack.
+    """
+    return json.loads(raw, object_pairs_hook=_unique_keys)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        found[key] = value
+    return found
 
 
 class ParseError(ValueError):

@@ -4,7 +4,6 @@ timestamps, and defensive navigation of payloads whose optional fields come and 
 
 import hashlib
 import hmac
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -14,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts import Content
-from ingest.webhooks.channels.base import Event, Headers, ParseError, ParseResult
+from ingest.webhooks.channels.base import Event, Headers, ParseError, ParseResult, load_json
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
@@ -55,7 +54,7 @@ def verify_subscription(query: Mapping[str, str], verify_token: str) -> str | No
 def load_object(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object; ParseError when it is not valid JSON or not an object."""
     try:
-        body = json.loads(raw)
+        body = load_json(raw)
     except (ValueError, RecursionError) as error:
         # ValueError covers bad JSON, bad UTF-8 and integers too long to convert;
         # RecursionError a body nested deeper than the parser's stack.

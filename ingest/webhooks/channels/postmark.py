@@ -1,11 +1,16 @@
 """Postmark inbound: a parsed email posted as JSON."""
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from contracts import Provider
-from ingest.webhooks.channels.base import Headers, ParseContext, ParseError, ParseResult
+from ingest.webhooks.channels.base import (
+    Headers,
+    ParseContext,
+    ParseError,
+    ParseResult,
+    load_json,
+)
 from ingest.webhooks.channels.email import InboundEmail, to_result
 from ingest.webhooks.channels.email_parsing import AttachmentMeta, header, parse_message
 
@@ -19,8 +24,8 @@ def parse(raw: bytes, headers: Headers, context: ParseContext) -> ParseResult:
     ``Message-ID`` header.
     """
     try:
-        payload = json.loads(raw)
-    except ValueError as error:
+        payload = load_json(raw)
+    except (ValueError, RecursionError) as error:
         raise ParseError(f"Postmark body is not JSON: {error}") from error
     if not isinstance(payload, dict):
         raise ParseError("Postmark body is not a JSON object")
