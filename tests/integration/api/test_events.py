@@ -8,34 +8,19 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from devstack import free_port
 
-from contracts import Settings, load_tenants
-from ingest.app import create_app
-from tests.conftest import FIXTURES
-from tests.integration.api.conftest import ACME, GLOBEX
+from contracts import Settings
+from tests.integration.api.conftest import ACME, GLOBEX, served
 from tests.signing import meta_signature, whatsapp_text_payload
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def gateway(settings: Settings) -> AsyncIterator[str]:
-    """The gateway served by uvicorn on a free port (streams need a real server)."""
-    fast = settings.model_copy(update={"sse_heartbeat": timedelta(seconds=0.5)})
-    app = create_app(fast, tenants=load_tenants(FIXTURES / "tenants.toml"))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    # uvicorn offers no event to wait on
-    await eventually(lambda: server.started, within=10, every=0.02, what="uvicorn to start")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    """The gateway on a real server, with quick heartbeats."""
+    async with served(settings.model_copy(update={"sse_heartbeat": timedelta(seconds=0.5)})) as url:
+        yield url
 
 
 class EventReader:

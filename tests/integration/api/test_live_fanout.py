@@ -3,41 +3,19 @@ a tenant's streams are bounded, and the open streams are counted."""
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
-from devstack import free_port
 
-from contracts import Settings, load_tenants
-from ingest.app import create_app
-from tests.conftest import FIXTURES
-from tests.integration.api.conftest import ACME
+from contracts import Settings
+from tests.integration.api.conftest import ACME, served
 from tests.integration.api.test_events import EventReader, post_whatsapp
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 STREAMS = 200
-
-
-@contextlib.asynccontextmanager
-async def served(settings: Settings) -> AsyncIterator[str]:
-    """The gateway served by uvicorn on a free port."""
-    app = create_app(settings, tenants=load_tenants(FIXTURES / "tenants.toml"))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started, within=10, every=0.02, what="uvicorn to start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 20)
 
 
 async def open_count(http: httpx.AsyncClient) -> float:
