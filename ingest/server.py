@@ -35,7 +35,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._max_headers = settings.http_max_headers
         self._header_timeout = settings.http_header_timeout.total_seconds()
         self._body_timeout = settings.http_body_timeout.total_seconds()
-        self._awaiting_headers = True
+        #: Requests begun on this connection, and whether the latest one's headers are
+        #: still arriving.
+        self._requests = 0
+        self._awaiting_headers = False
         self._header_bytes = 0
         self._header_count = 0
         self._refused = False
@@ -44,7 +47,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._await_headers()
+        self._arm_header_timer()  # the first request must arrive in time too
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
@@ -53,16 +56,31 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        before = (self._requests, self._awaiting_headers)
         super().data_received(data)
-        if self._awaiting_headers and not self._refused:
-            # Only what arrived while the headers are still incomplete counts against them.
+        if self._refused:
+            return
+        if self._awaiting_headers and before == (self._requests, True):
+            # The whole chunk is more of one request's still incomplete headers: counted as
+            # it arrives, so nothing large is buffered before it is refused.
             self._header_bytes += len(data)
             if self._header_bytes > self._max_header_bytes:
                 self._refuse(431, "Request header fields too large.")
         elif self._body_timer is not None:
             self._arm_body_timer()
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._requests += 1
+        self._awaiting_headers = True
+        self._header_bytes = 0
+        self._header_count = 0
+        if self._header_timer is None:
+            self._arm_header_timer()
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._refused:
+            return
         self._header_count += 1
         if self._header_count > self._max_headers:
             self._refuse(431, "Too many request header fields.")
@@ -70,30 +88,40 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self._refused:
+            return
         self._awaiting_headers = False
         self._cancel_header_timer()
+        # Headers that arrived within one chunk are measured exactly here.
+        size = len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
+        if size > self._max_header_bytes:
+            self._refuse(431, "Request header fields too large.")
+            return
         super().on_headers_complete()
         if self.cycle is not None and not self.cycle.response_complete:
             self._arm_body_timer()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
         self._cancel_body_timer()
-        super().on_message_complete()
+        if not self._refused:
+            super().on_message_complete()
 
     def on_response_complete(self) -> None:
         self._cancel_body_timer()
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._await_headers()
+        idle = self.cycle is None or self.cycle.response_complete
+        if not self.transport.is_closing() and not self._awaiting_headers and idle:
+            self._arm_header_timer()
 
     def send_400_response(self, msg: str) -> None:
         if not self._refused:
             super().send_400_response(msg)
 
-    def _await_headers(self) -> None:
-        self._awaiting_headers = True
-        self._header_bytes = 0
-        self._header_count = 0
+    def _arm_header_timer(self) -> None:
         self._cancel_header_timer()
         self._header_timer = self.loop.call_later(self._header_timeout, self._too_slow)
 
@@ -111,8 +139,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _too_slow(self) -> None:
         self._header_timer = None
-        if self._awaiting_headers and self._header_bytes == 0 and self.cycle is not None:
-            # An idle keep-alive connection: closing it quietly is what a client expects.
+        if not self._awaiting_headers and self._requests:
+            # Idle between requests: closing quietly is what a keep-alive client expects.
             if not self.transport.is_closing():
                 self.transport.close()
             return

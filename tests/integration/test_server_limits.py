@@ -2,6 +2,7 @@
 and the time to send headers and body. Against the real ``python -m ingest`` process."""
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -122,3 +123,18 @@ async def test_a_client_leaving_mid_body_is_not_a_server_error(
     await eventually(lambda: "client_disconnected" in logged(), within=10, what="the log line")
     assert "server_error" not in logged()
     assert "Traceback" not in logged()
+
+
+async def test_kept_alive_and_pipelined_requests_are_served(gateway: tuple[str, int]) -> None:
+    """Two requests in one write, then a third after a large body whose headers end in the
+    next write: each is answered, none taken for headers too large or too slow."""
+    get = b"GET /health HTTP/1.1\r\nhost: t\r\n\r\n"
+    body = b"x" * (200 * 1024)
+    post = (
+        b"POST /webhooks/whatsapp HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n" % len(body)
+    ) + body
+    last = b"GET /health HTTP/1.1\r\nhost: t\r\nconnection: close\r\n"
+    answer = await exchange(gateway, get + get, post + last, b"\r\n")
+    statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+    assert statuses == [200, 200, 401, 200], answer[:400]
