@@ -62,6 +62,11 @@ class Guest(LenientContractModel):
     demographic: str | None = Field(default=None, description="e.g. adult, child, senior")
 
 
+#: Guests one booking may name: each is matched or created as a customer (about ten database
+#: round trips), and a booking holds its partition until all are.
+MAX_GUESTS = 200
+
+
 class BookingEvent(LenientContractModel):
     """A change to a booking. ``version`` increases per booking; stale versions change nothing."""
 
@@ -74,4 +79,8 @@ class BookingEvent(LenientContractModel):
     version: Version = Field(description="an integer from 0 to 2^63 - 1")
     booking: Booking
     customer: BookingCustomer
-    guests: list[Guest] = Field(default_factory=list)
+    guests: list[Guest] = Field(
+        default_factory=list,
+        max_length=MAX_GUESTS,
+        description=f"at most {MAX_GUESTS}: each is matched or created as a customer",
+    )

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     http_max_headers: Annotated[int, Field(ge=8)] = 100
     http_header_timeout: Seconds = timedelta(seconds=10)
     http_body_timeout: Seconds = timedelta(seconds=10)
+    # A webhook yielding more events than this is dead-lettered whole instead (its events
+    # would hold up every conversation sharing their partitions); a replay publishes them.
+    max_events_per_request: Annotated[int, Field(ge=1)] = 1000
     max_body_bytes: Annotated[int, Field(ge=1024)] = MiB
     max_email_body_bytes: Annotated[int, Field(ge=1024)] = 30 * MiB
     # Mailgun requests older than this, or whose token was already used, are refused.

@@ -85,6 +85,20 @@ class Ingestor:
         except Exception as error:  # a parser bug must not lose an authentic request
             log.exception("parser_failed", channel=request.channel)
             result = ParseResult(problems=[f"parser failed: {type(error).__name__}: {error}"])
+        limit = self.settings.max_events_per_request
+        if len(result.events) > limit:
+            # Beyond reason for one request: its events would hold every conversation that
+            # shares their partitions for minutes. Kept whole; a replay publishes them.
+            log.warning(
+                "request_too_many_events", channel=request.channel, events=len(result.events)
+            )
+            result = ParseResult(
+                problems=[
+                    f"{len(result.events)} events in one request; at most {limit} are published "
+                    "(replay-deadletter publishes them all)",
+                    *result.problems,
+                ]
+            )
         events: list[AnyEvent] = list(result.events)
         if result.problems:
             events.append(self.dead_letter(request, "; ".join(result.problems)))

@@ -20,6 +20,7 @@ from contracts import (
     message_event_id,
     status_event_id,
 )
+from tests.factories import booking_event
 
 
 def make_message(**overrides: object) -> MessageEvent:
@@ -103,3 +104,11 @@ def test_event_ids_are_deterministic_and_distinct_per_kind() -> None:
     assert len({message, delivered, read}) == 3
     assert message.version == 5
     assert booking_event_id("acme", "b-1", 1) != booking_event_id("acme", "b-1", 2)
+
+
+def test_a_booking_names_at_most_200_guests() -> None:
+    """Each guest is matched or created as a customer: 200 are accepted, 201 refused."""
+    event = booking_event(guests=[{"name": f"Guest {n}"} for n in range(200)])
+    assert len(event.guests) == 200
+    with pytest.raises(ValidationError, match="guests"):
+        booking_event(guests=[{"name": f"Guest {n}"} for n in range(201)])

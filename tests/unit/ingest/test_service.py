@@ -83,3 +83,28 @@ async def test_events_kafka_refuses_for_good_dead_letter_the_request(
     [letter] = publisher.records
     assert letter.kind == "deadletter"
     assert "refused" in json.loads(letter.value)["reason"]
+
+
+@pytest.mark.parametrize(("events", "published"), [(3, 3), (4, 0)])
+async def test_a_request_with_too_many_events_is_dead_lettered_whole(
+    tenants: TenantDirectory, events: int, published: int
+) -> None:
+    """Up to ``MAX_EVENTS_PER_REQUEST`` events are published; one more and none is, the
+    request goes to the dead-letter topic with the count as its reason."""
+    payload = json.loads(whatsapp_text_payload())
+    entries = [
+        json.loads(whatsapp_text_payload(wamid_prefix=f"wamid.N{n}"))["entry"][0]
+        for n in range(events)
+    ]
+    body = json.dumps({**payload, "entry": entries}).encode()
+    publisher = MemoryPublisher()
+    ingestor = Ingestor(publisher, Settings(max_events_per_request=3), tenants)
+    outcome = await ingestor.ingest(make_request(body=body), whatsapp.parse)
+    assert outcome.events == published
+    kinds = [record.kind for record in publisher.records]
+    if published:
+        assert kinds == ["message"] * published
+    else:
+        assert kinds == ["deadletter"]
+        reason = json.loads(publisher.records[0].value)["reason"]
+        assert reason.startswith("4 events in one request; at most 3 are published")
