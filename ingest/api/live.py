@@ -104,15 +104,17 @@ class LiveFeed:
             raise TooManyRequests(
                 f"this tenant has {len(streams)} live streams open on this server already"
             )
+        # Counted before waiting, so a stream leaving meanwhile does not close the feed.
+        subscription = Subscription(tenant_id, self._queue_size)
+        streams.add(subscription)
+        metrics.LIVE_STREAMS.inc()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="live-feed")
         try:
             await asyncio.wait_for(self._open.wait(), OPEN_SECONDS)
         except TimeoutError:
+            self.unsubscribe(subscription)
             raise ServiceUnavailable("the message store is unreachable") from None
-        subscription = Subscription(tenant_id, self._queue_size)
-        streams.add(subscription)
-        metrics.LIVE_STREAMS.inc()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -145,8 +147,8 @@ class LiveFeed:
                     while True:
                         change = await stream.try_next()
                         if change is not None:
-                            self._token = change["_id"]
                             await self._dispatch(change)
+                            self._token = change["_id"]
                 finally:
                     await stream.close()
             except OperationFailure as error:
@@ -169,7 +171,14 @@ class LiveFeed:
         listening = self._subscribers.get(document.get("tenant_id", ""))
         if not listening:
             return
-        event = await render(change, self._store, document["tenant_id"])
+        try:
+            event = await render(change, self._store, document["tenant_id"])
+        except PyMongoError:
+            raise  # the feed reopens from this change
+        except Exception:
+            # One document the API cannot show must not end live updates for everyone.
+            log.exception("live_event_not_rendered", collection=change.get("ns", {}).get("coll"))
+            return
         if event is not None:
             for subscription in list(listening):
                 subscription.offer(event)

@@ -5,9 +5,12 @@ from typing import Any, cast
 
 from litestar.response.sse import ServerSentEventMessage
 
+from domain.messages import message_document
 from domain.store.database import Store
 from ingest import metrics
 from ingest.api.live import RESYNC, LiveFeed, Subscription, tenant_events
+from matchers.identity import Resolution
+from tests.factories import message_event
 
 
 def message(number: int) -> ServerSentEventMessage:
@@ -56,3 +59,30 @@ async def test_a_stream_that_keeps_up_gets_every_event_and_heartbeats() -> None:
     assert [event.id for event in received[1:3]] == ["t0", "t1"]
     assert received[3].comment == "heartbeat"
     assert RESYNC not in received
+
+
+def message_change(token: str, **document: Any) -> dict[str, Any]:
+    """A change-stream change of a stored message, as MongoDB reports it."""
+    return {
+        "_id": {"_data": token},
+        "ns": {"coll": "messages"},
+        "operationType": "insert",
+        "fullDocument": {"tenant_id": "acme", **document},
+    }
+
+
+async def test_a_document_the_api_cannot_show_does_not_end_live_updates() -> None:
+    """A stored message missing its fields is logged and skipped; the next one is sent."""
+    live = feed()
+    subscription = Subscription("acme", queue_size=5)
+    live._subscribers["acme"] = {subscription}  # joined, without a shared stream to open
+    await live._dispatch(message_change("t1"))  # no content, no direction: cannot be shown
+    stored = message_document(
+        message_event(provider_message_id="wamid.live"),
+        {"_id": "thread-1"},  # type: ignore[typeddict-item]  # only the id is read
+        Resolution(),
+    )
+    good = {key: value for key, value in stored.items() if key != "tenant_id"}
+    await live._dispatch(message_change("t2", **good))
+    assert subscription.queue.qsize() == 1
+    assert (await subscription.queue.get()).id == "t2"
