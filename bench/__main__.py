@@ -12,10 +12,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 
 from bench.api import measure_api  # noqa: E402
 from bench.bookings import measure_bookings  # noqa: E402
+from bench.commands import measure_commands  # noqa: E402
 from bench.gateway import measure_gateway  # noqa: E402
 from bench.messages import measure_latency, measure_messages  # noqa: E402
+from contracts import load_tenants  # noqa: E402
 
-SCENARIOS = ("gateway", "bookings", "messages", "latency", "api")
+SCENARIOS = ("commands", "gateway", "bookings", "messages", "latency", "api")
 Row = tuple[str, str, str]
 
 
@@ -27,6 +29,10 @@ def _table(rows: list[Row]) -> str:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     wanted = args.only or SCENARIOS
     results: dict[str, Any] = {}
+    if "commands" in wanted:
+        tenants = load_tenants(ROOT / "tests" / "fixtures" / "tenants.toml")
+        counted = await measure_commands(tenants)
+        results["commands"] = {name: figures.as_dict() for name, figures in counted.items()}
     if "gateway" in wanted:
         results["gateway"] = []
         for workers in (1, 2):
@@ -136,6 +142,15 @@ def _api_rows(api: dict[str, Any]) -> list[Row]:
 
 def _rows(results: dict[str, Any]) -> list[Row]:
     rows: list[Row] = [("scenario", "figure", "ratio to baseline")]
+    for name, counted in results.get("commands", {}).items():
+        spread = ", ".join(f"{command} {n}" for command, n in counted["commands"].items())
+        rows.append(
+            (
+                f"database commands, {name}",
+                f"{counted['per_event']} per event ({counted['events']} events: {spread})",
+                "-",
+            )
+        )
     if "gateway" in results:
         rows += _gateway_rows(results["gateway"])
     if "bookings" in results:
