@@ -161,6 +161,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                     [
                         STATUS_LINE[status],
                         b"content-type: text/plain; charset=utf-8\r\n",
+                        b"x-content-type-options: nosniff\r\n",
                         b"content-length: " + str(len(body)).encode() + b"\r\n",
                         b"connection: close\r\n\r\n",
                         body,

@@ -74,6 +74,7 @@ async def test_megabytes_of_headers_are_refused_early(gateway: tuple[str, int]) 
     chunk = b"x-big: " + b"a" * (1024 * 1024) + b"\r\n"
     answer = await exchange(gateway, b"GET /health HTTP/1.1\r\nhost: t\r\n", *[chunk] * 8)
     assert status(answer) == 431, answer[:200]
+    assert b"x-content-type-options: nosniff" in answer.lower()
 
 
 async def test_too_many_header_fields_are_refused(gateway: tuple[str, int]) -> None:
