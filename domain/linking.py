@@ -29,7 +29,8 @@ async def link_identifiers(
             continue
         found = await store.threads.unlinked_with_keys(tenant_id, participant_keys, channel)
         for thread in found:
-            await store.threads.link(thread["_id"], customer_id, str(rule), [])
+            if await store.threads.link(thread["_id"], customer_id, str(rule), []) != customer_id:
+                continue  # another customer linked it first
             await store.messages.link_thread(thread["_id"], customer_id, str(rule))
             linked += 1
     if linked:

@@ -2,9 +2,13 @@
 
 from contracts import Channel, MessageEvent, Tenant
 from domain.documents import ThreadDocument
+from domain.store.customers import CandidatePool
 from domain.store.database import Store
 from matchers import normalise_phone, phone_match_key
 from matchers.identity import MESSAGE_RULES, Candidate, Identifiers, Resolution, Rule, resolve
+
+#: The rules answered from the customers' own identifiers; references are looked up apart.
+_LOOKED_UP = tuple(rule for rule in MESSAGE_RULES if rule is not Rule.REFERENCE)
 
 
 class MessageMatcher:
@@ -14,17 +18,27 @@ class MessageMatcher:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    async def candidates(self, tenant_id: str, events: list[MessageEvent]) -> CandidatePool:
+        """Every customer the rules other than references may find for ``events``."""
+        return await self.store.customers.candidates(
+            tenant_id, _LOOKED_UP, [_identifiers(event) for event in events]
+        )
+
     async def match(
-        self, tenant: Tenant, event: MessageEvent, thread: ThreadDocument
+        self,
+        tenant: Tenant,
+        event: MessageEvent,
+        thread: ThreadDocument,
+        pool: CandidatePool | None = None,
     ) -> Resolution:
+        """The event's customer; ``pool``, when given, holds the candidates already fetched
+        for it (by ``candidates``)."""
         if thread.get("customer_id"):
             return Resolution(customer_id=thread["customer_id"], rule=Rule.CHANNEL_IDENTITY)
         identifiers = _identifiers(event)
-        found = await self.store.customers.candidates_by_rule(
-            tenant.id,
-            tuple(rule for rule in MESSAGE_RULES if rule is not Rule.REFERENCE),
-            identifiers,
-        )
+        if pool is None:
+            pool = await self.store.customers.candidates(tenant.id, _LOOKED_UP, [identifiers])
+        found = pool.by_rule(_LOOKED_UP, identifiers)
         if event.references:
             found[Rule.REFERENCE] = await self._by_reference(tenant, list(event.references))
         return resolve(found, MESSAGE_RULES)

@@ -15,9 +15,11 @@ from contracts import Direction, MessageEvent, Participant, Tenant
 from domain.documents import MessageDocument, ParticipantDocument, ThreadDocument
 from domain.matching import MessageMatcher
 from domain.statuses import apply_pending
+from domain.store.customers import CandidatePool
 from domain.store.database import Store
+from domain.store.threads import new_thread
 from domain.threads import refresh_summaries
-from matchers.identity import Resolution
+from matchers.identity import Resolution, Rule
 from matchers.participants import participant_keys
 
 log = structlog.get_logger(__name__)
@@ -48,13 +50,13 @@ class MessageService:
         # A redelivered event may come twice in one poll; it is one message.
         events = list({event.event_id: event for event in events}.values())
         poll = _Poll(existing=await self._existing_threads(events), now=datetime.now(UTC))
+        said = [event for event in events if not event.content.deleted]
+        threads = await self._threads(poll, said)
+        pools = await self._candidates(said, threads)
         documents: list[MessageDocument] = []
-        for event in events:
-            if event.content.deleted:
-                continue
+        for event, thread in zip(said, threads, strict=True):
             tenant = tenants[event.tenant_id]
-            thread = await self._thread(poll, tenant.id, event)
-            resolution = await self._resolve(poll, tenant, event, thread)
+            resolution = await self._resolve(poll, tenant, event, thread, pools[tenant.id])
             documents.append(message_document(event, thread, resolution))
         inserted = await self._insert(documents)
         # Applied after the insert: the message unsent may be in this batch too.
@@ -84,52 +86,105 @@ class MessageService:
             known.update({(tenant_id, channel, key): t for key, t in found.items()})
         return known
 
-    async def _thread(self, poll: _Poll, tenant_id: str, event: MessageEvent) -> ThreadDocument:
-        """The event's thread: known from this batch, found, or created; an inbound message
+    async def _threads(self, poll: _Poll, events: list[MessageEvent]) -> list[ThreadDocument]:
+        """Each event's thread: known from this poll, found, or created.
+
+        The threads of participants new to the poll are created in one write. A participant
+        sharing a key with another one new to this poll is settled after that write, one at a
+        time, so the two end in one thread.
+        """
+        planned: dict[tuple[str, str, tuple[str, ...]], ThreadDocument] = {}
+        claimed: set[tuple[str, str, str]] = set()
+        for event in events:
+            keys = participant_keys(event.channel, event.participant)
+            tenant_id, channel = event.tenant_id, str(event.channel)
+            cache_key = (tenant_id, channel, tuple(keys))
+            if cache_key in planned or cache_key in poll.threads:
+                continue
+            scoped = {(tenant_id, channel, key) for key in keys}
+            if not any(key in poll.existing for key in scoped) and not scoped & claimed:
+                planned[cache_key] = new_thread(
+                    tenant_id,
+                    channel,
+                    keys,
+                    participant_document(event.participant),
+                    event.business.channel_account_id,
+                    poll.now,
+                )
+                claimed |= scoped
+        created = await self.store.threads.create_many(list(planned.values()))
+        for cache_key, document in planned.items():
+            poll.threads[cache_key] = created[document["_id"]]
+        return [await self._thread(poll, event) for event in events]
+
+    async def _thread(self, poll: _Poll, event: MessageEvent) -> ThreadDocument:
+        """The event's thread: known from this poll, found, or created; an inbound message
         brings the participant's details up to date."""
         keys = participant_keys(event.channel, event.participant)
-        channel = str(event.channel)
+        tenant_id, channel = event.tenant_id, str(event.channel)
         cache_key = (tenant_id, channel, tuple(keys))
         thread = poll.threads.get(cache_key)
-        if thread is not None:
-            return thread
-        thread = _oldest(poll.existing.get((tenant_id, channel, key)) for key in keys)
-        if thread is None or not set(keys) <= set(thread["participant_keys"]):
-            thread = await self.store.threads.find_or_create(
-                tenant_id,
-                event.channel,
-                keys,
-                participant_document(event.participant),
-                event.business.channel_account_id,
-                poll.now,
-            )
+        if thread is None:
+            thread = _oldest(poll.existing.get((tenant_id, channel, key)) for key in keys)
+            if thread is None or not set(keys) <= set(thread["participant_keys"]):
+                thread = await self.store.threads.find_or_create(
+                    tenant_id,
+                    event.channel,
+                    keys,
+                    participant_document(event.participant),
+                    event.business.channel_account_id,
+                    poll.now,
+                )
+            poll.threads[cache_key] = thread
         fresh = participant_document(event.participant)
         known: Mapping[str, object] = thread["participant"]
         if event.direction is Direction.INBOUND and any(
             known.get(name) != value for name, value in fresh.items()
         ):
             await self.store.threads.update_participant(thread["_id"], fresh)
-        poll.threads[cache_key] = thread
+            thread["participant"] = {**thread["participant"], **fresh}
         return thread
 
+    async def _candidates(
+        self, events: list[MessageEvent], threads: list[ThreadDocument]
+    ) -> dict[str, CandidatePool]:
+        """The customers the poll's unlinked participants may be, fetched together, by tenant."""
+        unlinked: dict[str, list[MessageEvent]] = {event.tenant_id: [] for event in events}
+        for event, thread in zip(events, threads, strict=True):
+            if not thread.get("customer_id"):
+                unlinked[event.tenant_id].append(event)
+        return {
+            tenant_id: await self.matcher.candidates(tenant_id, asking)
+            for tenant_id, asking in unlinked.items()
+        }
+
     async def _resolve(
-        self, poll: _Poll, tenant: Tenant, event: MessageEvent, thread: ThreadDocument
+        self,
+        poll: _Poll,
+        tenant: Tenant,
+        event: MessageEvent,
+        thread: ThreadDocument,
+        pool: CandidatePool,
     ) -> Resolution:
         """The event's customer; an unlinked thread is linked to it (or marked ambiguous)."""
         known = poll.unmatched.get(thread["_id"])
         if known is not None and not event.references and not thread.get("customer_id"):
             resolution = known
         else:
-            resolution = await self.matcher.match(tenant, event, thread)
+            resolution = await self.matcher.match(tenant, event, thread, pool)
             if not resolution.customer_id and not event.references:
                 poll.unmatched[thread["_id"]] = resolution
         if resolution.customer_id and not thread.get("customer_id"):
-            await self.store.threads.link(
+            linked = await self.store.threads.link(
                 thread["_id"], resolution.customer_id, str(resolution.rule), []
             )
-            await self.store.messages.link_thread(
-                thread["_id"], resolution.customer_id, str(resolution.rule)
-            )
+            if linked == resolution.customer_id:
+                await self.store.messages.link_thread(
+                    thread["_id"], resolution.customer_id, str(resolution.rule)
+                )
+            else:
+                # Linked to another customer meanwhile: the thread's customer has it.
+                resolution = Resolution(customer_id=linked, rule=Rule.CHANNEL_IDENTITY)
             thread["customer_id"] = resolution.customer_id
             thread["matched_by"] = str(resolution.rule)
         elif resolution.ambiguous and not thread.get("customer_id"):

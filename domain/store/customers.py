@@ -22,6 +22,18 @@ from matchers.identity import Candidate, Identifiers, Rule
 
 COLLECTION = "customers"
 _LIVE = {"merged_into": None}
+#: What matching reads of a customer.
+_MATCHED = {
+    "created_at": 1,
+    "merged_into": 1,
+    "external_id": 1,
+    "emails": 1,
+    "phone_key": 1,
+    "previous_phone_keys": 1,
+    "channel_identities": 1,
+}
+#: Candidates read per identifier value: more than any rule needs to call a match ambiguous.
+_CANDIDATES_PER_VALUE = 50
 
 #: The list's sort orders, by the API's name for them; ties broken by id.
 SORTS: dict[str, list[tuple[str, int]]] = {
@@ -161,32 +173,32 @@ class Customers:
     async def candidates_by_rule(
         self, tenant_id: str, rules: tuple[Rule, ...], identifiers: Identifiers
     ) -> dict[Rule, list[Candidate]]:
-        """The live customers each of ``rules`` finds, in one query (oldest first)."""
-        clauses = [_clause(rule, identifiers) for rule in rules]
-        wanted = [clause for clause in clauses if clause]
-        if not wanted:
-            return {}
-        cursor = (
-            self._collection.find(
-                {"tenant_id": tenant_id, **_LIVE, "$or": wanted},
-                {
-                    "external_id": 1,
-                    "emails": 1,
-                    "phone_key": 1,
-                    "previous_phone_keys": 1,
-                    "channel_identities": 1,
-                },
+        """The live customers each of ``rules`` finds (oldest first)."""
+        pool = await self.candidates(tenant_id, rules, [identifiers])
+        return pool.by_rule(rules, identifiers)
+
+    async def candidates(
+        self, tenant_id: str, rules: tuple[Rule, ...], identifiers: list[Identifiers]
+    ) -> "CandidatePool":
+        """Every live customer any of ``rules`` finds for any of ``identifiers``: one
+        index-served query per rule, however many people are asked about.
+
+        One query per rule rather than one ``$or`` of them all: an ``$or`` is a collection scan
+        on some planners, and a poll of new participants would make one per participant.
+        """
+        found: dict[str, CustomerDocument] = {}
+        for query, values in _rule_queries(rules, identifiers):
+            # Only the index's own fields in the filter (a planner may scan for any other);
+            # retired profiles are dropped from what comes back.
+            cursor = (
+                self._collection.find({"tenant_id": tenant_id, **query}, _MATCHED)
+                .sort([("created_at", 1), ("_id", 1)])
+                .limit(_CANDIDATES_PER_VALUE * values)
             )
-            .sort([("created_at", 1), ("_id", 1)])
-            .limit(50)
-        )
-        found: dict[Rule, list[Candidate]] = {}
-        async for doc in cursor:
-            candidate = Candidate(customer_id=doc["_id"], external_id=doc.get("external_id"))
-            for rule in rules:
-                if _finds(rule, identifiers, doc):
-                    found.setdefault(rule, []).append(candidate)
-        return found
+            async for doc in cursor:
+                if doc.get("merged_into") is None:
+                    found.setdefault(doc["_id"], doc)
+        return CandidatePool(sorted(found.values(), key=lambda d: (d["created_at"], d["_id"])))
 
     async def create_if_missing(
         self, tenant_id: str, customer_id: str, *, source: str, now: datetime
@@ -219,10 +231,14 @@ class Customers:
 
     async def by_external_ids(self, tenant_id: str, external_ids: list[str]) -> list[Candidate]:
         cursor = self._collection.find(
-            {"tenant_id": tenant_id, **_LIVE, "external_id": {"$in": external_ids}},
-            {"external_id": 1},
+            {"tenant_id": tenant_id, "external_id": {"$in": external_ids}},
+            {"external_id": 1, "merged_into": 1},
         ).sort([("created_at", 1), ("_id", 1)])
-        return [Candidate(doc["_id"], doc.get("external_id")) async for doc in cursor]
+        return [
+            Candidate(doc["_id"], doc.get("external_id"))
+            async for doc in cursor
+            if doc.get("merged_into") is None
+        ]
 
     async def touch_contact(self, customer_id: str, occurred_at: datetime) -> None:
         """``last_contact_at`` is the latest communication, whatever order they arrive in."""
@@ -251,10 +267,8 @@ class Customers:
         await self._collection.update_one(
             {
                 "_id": customer_id,
-                "$or": [
-                    {"analytics_revision": {"$lt": revision}},
-                    {"analytics_revision": {"$exists": False}},
-                ],
+                # Below ``revision`` or absent; not an ``$or``, which some planners scan for.
+                "analytics_revision": {"$not": {"$gte": revision}},
             },
             {
                 "$set": {
@@ -266,24 +280,57 @@ class Customers:
         )
 
 
-def _clause(rule: Rule, ids: Identifiers) -> Query | None:
-    match rule:
-        case Rule.EXTERNAL_ID if ids.external_id:
-            return {"external_id": ids.external_id}
-        case Rule.EMAIL if ids.emails:
-            return {"emails": {"$in": list(ids.emails)}}
-        case Rule.PHONE if ids.phone_key:
-            return {"phone_key": ids.phone_key}
-        case Rule.PREVIOUS_PHONE if ids.phone_key:
-            return {"previous_phone_keys": ids.phone_key}
-        case Rule.CHANNEL_IDENTITY if ids.channel_identities:
-            return {
-                "$or": [
-                    {"channel_identities": {"$elemMatch": {"channel": c, "channel_user_id": u}}}
-                    for c, u in ids.channel_identities
-                ]
-            }
-    return None
+def _rule_queries(rules: tuple[Rule, ...], people: list[Identifiers]) -> list[tuple[Query, int]]:
+    """Each rule's query for all of ``people`` at once, and how many values it asks for."""
+    queries: list[tuple[Query, int]] = []
+    for rule in rules:
+        match rule:
+            case Rule.EXTERNAL_ID:
+                queries += _in("external_id", {p.external_id for p in people if p.external_id})
+            case Rule.EMAIL:
+                queries += _in("emails", {email for p in people for email in p.emails})
+            case Rule.PHONE:
+                queries += _in("phone_key", {p.phone_key for p in people if p.phone_key})
+            case Rule.PREVIOUS_PHONE:
+                queries += _in("previous_phone_keys", {p.phone_key for p in people if p.phone_key})
+            case Rule.CHANNEL_IDENTITY:
+                users: dict[str, set[str]] = {}
+                for person in people:
+                    for channel, user in person.channel_identities:
+                        users.setdefault(channel, set()).add(user)
+                for channel, wanted in sorted(users.items()):
+                    # Both fields of the index by equality; whether they are the same element
+                    # of the array is checked on what comes back.
+                    queries += [
+                        ({"channel_identities.channel": channel, **query}, count)
+                        for query, count in _in("channel_identities.channel_user_id", wanted)
+                    ]
+    return queries
+
+
+def _in(field: str, values: set[str]) -> list[tuple[Query, int]]:
+    return [({field: {"$in": sorted(values)}}, len(values))] if values else []
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePool:
+    """Live customers fetched for several people at once, oldest first; which of them each
+    rule finds for one person is answered from memory."""
+
+    documents: list[CustomerDocument]
+
+    def by_rule(
+        self, rules: tuple[Rule, ...], identifiers: Identifiers
+    ) -> dict[Rule, list[Candidate]]:
+        found: dict[Rule, list[Candidate]] = {}
+        for doc in self.documents:
+            for rule in rules:
+                if _finds(rule, identifiers, doc):
+                    candidate = Candidate(
+                        customer_id=doc["_id"], external_id=doc.get("external_id")
+                    )
+                    found.setdefault(rule, []).append(candidate)
+        return found
 
 
 def _finds(rule: Rule, ids: Identifiers, doc: CustomerDocument) -> bool:

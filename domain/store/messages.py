@@ -11,6 +11,7 @@ from domain.documents import (
     Changes,
     LastMessageDocument,
     MessageDocument,
+    Query,
     StatusErrorDocument,
     ThreadSummary,
 )
@@ -136,22 +137,12 @@ class Messages:
         error: StatusErrorDocument | None,
     ) -> int:
         """Move the message's status forward; how many messages exist with that id."""
-        rank = STATUS_RANK[status]
-        query = {
+        query: Query = {
             "tenant_id": tenant_id,
             "channel": channel,
             "provider_message_id": provider_message_id,
         }
-        forward = {**query, "status_rank": {"$lt": rank}, "status": {"$ne": "failed"}}
-        update = {"$set": _status_fields(status, occurred_at, error)}
-        result = await self._collection.update_many(forward, update)
-        if result.matched_count:
-            return int(result.matched_count)
-        found = await self._collection.count_documents(query, limit=1)
-        if found:
-            # Stored between our update and our look: the update may have missed it.
-            await self._collection.update_many(forward, update)
-        return found
+        return await self._advance(query, status, occurred_at, error)
 
     async def apply_status_up_to(
         self,
@@ -161,16 +152,33 @@ class Messages:
         occurred_at: datetime,
     ) -> None:
         """A receipt covering every outbound message of the thread up to ``watermark``."""
-        await self._collection.update_many(
-            {
-                "thread_id": thread,
-                "direction": "outbound",
-                "occurred_at": {"$lte": watermark},
-                "status_rank": {"$lt": STATUS_RANK[status]},
-                "status": {"$ne": "failed"},
-            },
-            {"$set": _status_fields(status, occurred_at, None)},
-        )
+        selected = {
+            "thread_id": thread,
+            "direction": "outbound",
+            "occurred_at": {"$lte": watermark},
+        }
+        await self._advance(selected, status, occurred_at, None)
+
+    async def _advance(
+        self,
+        selected: Query,
+        status: str,
+        occurred_at: datetime,
+        error: StatusErrorDocument | None,
+    ) -> int:
+        """Move forward the status of the messages ``selected`` finds; how many it found.
+
+        Found by the index's fields alone, then changed by id where the status is still
+        behind: a filter with fields outside the index is a collection scan on some planners.
+        """
+        rank = STATUS_RANK[status]
+        found = [doc["_id"] async for doc in self._collection.find(selected, {"_id": 1})]
+        if found:
+            await self._collection.update_many(
+                {"_id": {"$in": found}, "status_rank": {"$lt": rank}, "status": {"$ne": "failed"}},
+                {"$set": _status_fields(status, occurred_at, error)},
+            )
+        return len(found)
 
     async def mark_deleted(self, tenant_id: str, channel: str, provider_message_id: str) -> None:
         await self._collection.update_many(
@@ -184,10 +192,15 @@ class Messages:
 
     async def link_thread(self, thread: str, customer_id: str, matched_by: str) -> None:
         """Link the thread's unlinked messages to a customer (retroactive linking)."""
-        await self._collection.update_many(
-            {"thread_id": thread, "customer_id": None},
-            {"$set": {"customer_id": customer_id, "matched_by": matched_by}},
-        )
+        # The thread's messages by its index, then the unlinked ones among them by id.
+        found = [
+            doc["_id"] async for doc in self._collection.find({"thread_id": thread}, {"_id": 1})
+        ]
+        if found:
+            await self._collection.update_many(
+                {"_id": {"$in": found}, "customer_id": None},
+                {"$set": {"customer_id": customer_id, "matched_by": matched_by}},
+            )
 
     async def get(self, tenant_id: str, message: str) -> MessageDocument | None:
         return await self._collection.find_one({"_id": message, "tenant_id": tenant_id})

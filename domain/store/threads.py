@@ -6,13 +6,14 @@ from typing import Any, cast
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from domain.documents import Changes, ParticipantDocument, Query, ThreadDocument, ThreadSummary
 from matchers.keys import thread_id
 
 COLLECTION = "threads"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DUPLICATE_KEY = 11000
 
 
 class Threads:
@@ -23,6 +24,7 @@ class Threads:
         await self._collection.create_index(
             [("tenant_id", 1), ("channel", 1), ("participant_keys", 1)]
         )
+        await self._collection.create_index([("tenant_id", 1), ("participant_keys", 1)])
         await self._collection.create_index(
             [("tenant_id", 1), ("last_message_at", -1), ("_id", -1)]
         )
@@ -86,6 +88,23 @@ class Threads:
                 return found
         return document
 
+    async def create_many(self, documents: list[ThreadDocument]) -> dict[str, ThreadDocument]:
+        """Insert new threads in one write; each one a concurrent creator made first is
+        returned as stored. Keyed by ``_id``."""
+        if not documents:
+            return {}
+        stored = {document["_id"]: document for document in documents}
+        try:
+            await self._collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(item.get("code") != _DUPLICATE_KEY for item in errors):
+                raise
+            taken = [documents[item["index"]]["_id"] for item in errors]
+            async for found in self._collection.find({"_id": {"$in": taken}}):
+                stored[found["_id"]] = found
+        return stored
+
     async def update_participant(self, thread: str, participant: ParticipantDocument) -> None:
         await self._collection.update_one(
             {"_id": thread},
@@ -94,9 +113,13 @@ class Threads:
 
     async def link(
         self, thread: str, customer_id: str | None, matched_by: str | None, candidates: list[str]
-    ) -> None:
-        """Link an unlinked thread to a customer (or record the candidates when ambiguous)."""
-        await self._collection.update_one(
+    ) -> str | None:
+        """Link an unlinked thread to a customer (or record the candidates when ambiguous).
+
+        Returns the customer the thread is linked to now: another one when someone linked it
+        first, in which case its messages are that customer's, not ``customer_id``'s.
+        """
+        result = await self._collection.update_one(
             {"_id": thread, "customer_id": None},
             {
                 "$set": {
@@ -106,18 +129,25 @@ class Threads:
                 }
             },
         )
+        if result.modified_count or customer_id is None:
+            return customer_id
+        found = await self._collection.find_one({"_id": thread}, {"customer_id": 1})
+        return found.get("customer_id") if found else None
 
     async def unlinked_with_keys(
         self, tenant_id: str, keys: list[str], channel: str | None = None
     ) -> list[ThreadDocument]:
-        query: Query = {
-            "tenant_id": tenant_id,
-            "customer_id": None,
-            "participant_keys": {"$in": keys},
-        }
-        if channel is not None:
-            query["channel"] = channel
-        return await self._collection.find(query, {"_id": 1, "channel": 1}).to_list()
+        """The unlinked threads with any of ``keys`` (of ``channel``, when given)."""
+        # By the (tenant, participant_keys) index alone; the rest is checked on what comes back.
+        found = self._collection.find(
+            {"tenant_id": tenant_id, "participant_keys": {"$in": keys}},
+            {"_id": 1, "channel": 1, "customer_id": 1},
+        )
+        return [
+            thread
+            async for thread in found
+            if thread.get("customer_id") is None and channel in (None, thread["channel"])
+        ]
 
     async def with_keys(
         self, tenant_id: str, channel: str, keys: list[str]
@@ -158,10 +188,9 @@ class Threads:
                 UpdateOne(
                     {
                         "_id": thread,
-                        "$or": [
-                            {"summary_written": {"$lt": revision}},
-                            {"summary_written": {"$exists": False}},
-                        ],
+                        # Below ``revision`` or absent; not an ``$or``, which some planners
+                        # scan the collection for.
+                        "summary_written": {"$not": {"$gte": revision}},
                     },
                     {"$set": {**summary, "summary_written": revision, "summary_at": now}},
                 )

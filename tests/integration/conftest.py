@@ -21,6 +21,7 @@ from domain.store.database import Store
 from ingest.app import create_app
 from ingest.topics import create_topics
 from tests.conftest import FIXTURES
+from tests.integration.recording import CommandRecorder
 from tests.servers import Servers, start_servers
 from tests.waiting import WaitTimeout, eventually
 
@@ -221,6 +222,22 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
     opened = Store.open(client, settings.mongo_db)
     await opened.ensure_indexes()
     yield opened
+    await client.drop_database(settings.mongo_db)
+    await client.close()
+
+
+@pytest.fixture
+async def recorded(settings: Settings) -> AsyncIterator[tuple[Store, CommandRecorder]]:
+    """Like ``store``, with every command its client sends recorded while asked to."""
+    from pymongo import AsyncMongoClient
+
+    recorder = CommandRecorder()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        settings.mongo_uri, tz_aware=True, event_listeners=[recorder]
+    )
+    opened = Store.open(client, settings.mongo_db)
+    await opened.ensure_indexes()
+    yield opened, recorder
     await client.drop_database(settings.mongo_db)
     await client.close()
 

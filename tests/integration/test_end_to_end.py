@@ -61,7 +61,12 @@ async def test_webhook_to_linked_thread(
     customer = await store.database["customers"].find_one({"_id": thread_now["customer_id"]})
     assert customer is not None
     assert customer["source"] == "whatsapp"
-    message = await store.database["messages"].find_one({"thread_id": thread_now["_id"]})
-    assert message is not None
-    assert message["customer_id"] == customer["_id"]
+
+    async def linked_message() -> dict[str, Any] | None:
+        # The thread is linked first, then its messages.
+        return await store.database["messages"].find_one(
+            {"thread_id": thread_now["_id"], "customer_id": customer["_id"]}
+        )
+
+    message = await eventually(linked_message, within=30, what="the message linked")
     assert message["content"]["text"] == "Hi, is 9am free? ABC-000001"
