@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     max_email_body_bytes: Annotated[int, Field(ge=1024)] = 30 * MiB
     # Mailgun requests older than this, or whose token was already used, are refused.
     mailgun_max_age: Seconds = timedelta(minutes=5)
+    # The longest the read API (/v1 threads and customers) waits on MongoDB for one request;
+    # past it the answer is 503 with Retry-After. A frozen database otherwise holds a request
+    # until the client gives up.
+    api_database_timeout: Seconds = timedelta(seconds=10)
     # How long /ready waits for each dependency.
     ready_timeout: Seconds = timedelta(seconds=2)
     # The key thread-list cursors are signed with; every replica needs the same one. Unset,

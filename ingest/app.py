@@ -2,6 +2,7 @@
 
 from litestar import Litestar, Router
 from litestar.datastructures import ResponseHeader
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -13,6 +14,7 @@ from ingest.api.openapi import tighten_request_schemas
 from ingest.api.threads import ThreadsApi
 from ingest.bodies import GatewayRequest
 from ingest.correlation import CorrelationIdMiddleware
+from ingest.deadline import DatabaseDeadlineMiddleware
 from ingest.errors import EXCEPTION_HANDLERS
 from ingest.gateway import Gateway
 from ingest.operations import Operations
@@ -61,9 +63,17 @@ def create_app(
             TwilioWebhooks,
             email,
             BookingEvents,
-            # The read API, over the store.
-            ThreadsApi,
-            CustomersApi,
+            # The read API, over the store; live streams last as long as the client wants.
+            Router(
+                path="/",
+                route_handlers=[ThreadsApi, CustomersApi],
+                middleware=[
+                    DefineMiddleware(
+                        DatabaseDeadlineMiddleware,
+                        seconds=settings.api_database_timeout.total_seconds(),
+                    )
+                ],
+            ),
             EventsApi,
         ],
         lifespan=[gateway.lifespan],

@@ -6,7 +6,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 log = structlog.get_logger(__name__)
 
@@ -134,9 +134,23 @@ def handle_store_unreachable(
     return handle_api_error(request, ServiceUnavailable("the message store is unreachable"))
 
 
+def handle_store_error(
+    request: Request[Any, Any, Any], exc: PyMongoError
+) -> Response[dict[str, Any]]:
+    """Past the request's database deadline: 503, as when MongoDB is unreachable. Any other
+    database error is a bug."""
+    if exc.timeout:
+        log.warning("store_timeout", error=str(exc))
+        return handle_api_error(
+            request, ServiceUnavailable("the message store did not answer in time")
+        )
+    return handle_unexpected(request, exc)
+
+
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     ConnectionFailure: handle_store_unreachable,
+    PyMongoError: handle_store_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
