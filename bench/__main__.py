@@ -13,11 +13,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "dev")]
 from bench.api import measure_api  # noqa: E402
 from bench.bookings import measure_bookings  # noqa: E402
 from bench.commands import measure_commands  # noqa: E402
+from bench.crowd import measure_crowd  # noqa: E402
 from bench.gateway import measure_gateway  # noqa: E402
 from bench.messages import measure_latency, measure_messages  # noqa: E402
+from bench.streams import measure_streams  # noqa: E402
 from contracts import load_tenants  # noqa: E402
 
-SCENARIOS = ("commands", "gateway", "bookings", "messages", "latency", "api")
+SCENARIOS = ("commands", "gateway", "bookings", "messages", "latency", "crowd", "streams", "api")
 Row = tuple[str, str, str]
 
 
@@ -50,6 +52,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "latency" in wanted:
         latency = await measure_latency(rate=args.e2e_rate, seconds=args.e2e_seconds)
         results["latency"] = latency.as_dict()
+    if "crowd" in wanted:
+        results["crowd"] = (await measure_crowd()).as_dict()
+    if "streams" in wanted:
+        results["streams"] = await measure_streams()
     if "api" in wanted:
         api = await measure_api(
             messages=args.api_messages,
@@ -101,6 +107,36 @@ def _latency_rows(e2e: dict[str, Any]) -> list[Row]:
             f"sent {e2e['sent']} at {e2e['sent_per_second']}/s, refused {e2e['refused']}, "
             f"stored {e2e['stored']}",
             "-",
+        )
+    ]
+
+
+def _crowd_rows(crowd: dict[str, Any]) -> list[Row]:
+    alone = crowd["alone_seconds"]
+    return [
+        (
+            f"6 ordinary messages behind one webhook of {crowd['senders']} new senders",
+            f"all 6 stored in {crowd['behind_seconds']} s (alone {alone} s); the big one "
+            f"stored in {crowd['big_stored_seconds']} s; {crowd['customers']} customers",
+            f"{crowd['behind_ratio']:.3g}",
+        ),
+        (
+            f"6 ordinary messages behind one webhook of {crowd['beyond']} (dead-lettered)",
+            f"all 6 stored in {crowd['behind_beyond_seconds']} s (alone {alone} s); "
+            f"dead-lettered whole: {crowd['beyond_dead_lettered']}",
+            f"{crowd['behind_beyond_ratio']:.3g}",
+        ),
+    ]
+
+
+def _streams_rows(streams: dict[str, Any]) -> list[Row]:
+    alone, many = streams["alone"], streams["many"]
+    return [
+        (
+            f"{many['streams']} live streams, 5 messages posted",
+            f"{many['complete']} of {many['streams']} streams received all 5, the last in "
+            f"{many['seconds']} s (one stream alone: {alone['seconds']} s)",
+            f"{streams['seconds_ratio']:.3g}",
         )
     ]
 
@@ -159,6 +195,10 @@ def _rows(results: dict[str, Any]) -> list[Row]:
         rows.append(_consumer_row("messages", "threads", results["messages"]))
     if "latency" in results:
         rows += _latency_rows(results["latency"])
+    if "crowd" in results:
+        rows += _crowd_rows(results["crowd"])
+    if "streams" in results:
+        rows += _streams_rows(results["streams"])
     if "api" in results:
         rows += _api_rows(results["api"])
     return rows

@@ -11,9 +11,6 @@ to the message being stored (both clocks are this machine's).
 """
 
 import asyncio
-import os
-import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,10 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack import ManagedProcess, free_port, wait_for_port
-
 from bench.load import build_request, read_response
-from bench.stack import BenchStack, ConsumerFigures, embedded_stack
+from bench.stack import BenchStack, ConsumerFigures, embedded_stack, running_service
 from consumers.bookings import BookingsHandler
 from consumers.deadletters import DeadLetters
 from consumers.messages import MessagesHandler
@@ -142,30 +137,9 @@ async def _throughput(
 async def _latency(stack: BenchStack, rate: float, seconds: float) -> Latency:
     """Signed webhooks at ``rate`` per second for ``seconds`` to a gateway process, stored by
     a ``python -m consumers messages`` process: POST-to-stored time of each message."""
-    settings, store = stack.settings, stack.store
-    workdir = Path(tempfile.mkdtemp(prefix="threadline-bench-"))
-    (workdir / "tenants.toml").write_text(TENANTS)
-    port = free_port()
-    env = {
-        **os.environ,
-        "THREADLINE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "THREADLINE_MONGO_URI": settings.mongo_uri,
-        "THREADLINE_MONGO_DB": settings.mongo_db,
-        "THREADLINE_TENANTS_FILE": str(workdir / "tenants.toml"),
-        "THREADLINE_SPOOL_DIR": str(workdir / "spool"),
-        "THREADLINE_TOPIC_MESSAGES": settings.topic_messages,
-        "THREADLINE_HTTP_PORT": str(port),
-        "THREADLINE_LOG_LEVEL": "warning",
-        "PYTHONPATH": str(ROOT),
-    }
-    gateway = ManagedProcess("gateway", [sys.executable, "-m", "ingest"])
-    consumer = ManagedProcess("consumers", [sys.executable, "-m", "consumers", "messages"])
-    gateway.start(env=env)
-    consumer.start(env=env)
+    store = stack.store
     sent: dict[str, datetime] = {}
-    try:
-        assert gateway.process is not None
-        wait_for_port(port, timeout=30, process=gateway.process)
+    with running_service(stack, TENANTS) as port:
         pool = await _connections(port, 16)
         # Warm up: one message all the way through, so the worker has joined its group.
         warm = f"wamid.WARM.{uuid.uuid4().hex[:6]}"
@@ -184,9 +158,6 @@ async def _latency(stack: BenchStack, rate: float, seconds: float) -> Latency:
         statuses = await asyncio.gather(*posts)
         sending = loop.time() - start
         stored = await _stored(store, list(sent), total=1 + count, within=max(120.0, seconds * 20))
-    finally:
-        consumer.stop()
-        gateway.stop()
     latencies = [(at - sent[mid]).total_seconds() for mid, at in stored.items()]
     return Latency(
         rate=rate,

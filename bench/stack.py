@@ -1,14 +1,18 @@
 """The servers and clients a consumer benchmark runs against, set up the same way each time."""
 
 import contextlib
+import os
+import sys
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from devstack import EmbeddedKafka, EmbeddedMongo, running
+from devstack import EmbeddedKafka, EmbeddedMongo, ManagedProcess, free_port, running, wait_for_port
 from pymongo import AsyncMongoClient
 
 from clients import kafka
@@ -83,3 +87,39 @@ async def embedded_stack() -> AsyncIterator[BenchStack]:
         finally:
             await producer.stop()
             await client.close()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def running_service(stack: BenchStack, tenants: str) -> Iterator[int]:
+    """A ``python -m ingest`` process and a ``python -m consumers messages`` process on the
+    stack, with ``tenants`` as their tenants file; yields the gateway's port once it listens."""
+    settings = stack.settings
+    workdir = Path(tempfile.mkdtemp(prefix="threadline-bench-"))
+    (workdir / "tenants.toml").write_text(tenants)
+    port = free_port()
+    env = {
+        **os.environ,
+        "THREADLINE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "THREADLINE_MONGO_URI": settings.mongo_uri,
+        "THREADLINE_MONGO_DB": settings.mongo_db,
+        "THREADLINE_TENANTS_FILE": str(workdir / "tenants.toml"),
+        "THREADLINE_SPOOL_DIR": str(workdir / "spool"),
+        "THREADLINE_TOPIC_MESSAGES": settings.topic_messages,
+        "THREADLINE_HTTP_PORT": str(port),
+        "THREADLINE_LOG_LEVEL": "warning",
+        "PYTHONPATH": str(ROOT),
+    }
+    gateway = ManagedProcess("gateway", [sys.executable, "-m", "ingest"])
+    consumer = ManagedProcess("consumers", [sys.executable, "-m", "consumers", "messages"])
+    gateway.start(env=env)
+    consumer.start(env=env)
+    try:
+        assert gateway.process is not None
+        wait_for_port(port, timeout=30, process=gateway.process)
+        yield port
+    finally:
+        consumer.stop()
+        gateway.stop()
