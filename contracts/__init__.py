@@ -11,6 +11,15 @@ from contracts.bookings import (
     ChannelIdentity,
     Guest,
 )
+from contracts.changes import (
+    ConsentEvent,
+    ConsentStatus,
+    ConsentTopic,
+    EditAction,
+    IdentityChange,
+    IdentityEvent,
+    MessageEditEvent,
+)
 from contracts.deadletter import ConsumerDeadLetterHeaders, IngestDeadLetter
 from contracts.enums import (
     AttachmentKind,
@@ -22,15 +31,24 @@ from contracts.enums import (
     Direction,
     Provider,
 )
-from contracts.ids import booking_event_id, dead_letter_id, message_event_id, status_event_id
+from contracts.ids import (
+    booking_event_id,
+    change_event_id,
+    dead_letter_id,
+    message_event_id,
+    status_event_id,
+)
 from contracts.messages import (
     Attachment,
     Business,
     Content,
+    Conversation,
     EmailHeaders,
+    Group,
     Location,
     MessageEvent,
     Participant,
+    Pricing,
     Reaction,
     Referral,
     SharedContact,
@@ -48,7 +66,16 @@ from contracts.tenants import (
 
 #: Every versioned record, by the value of its ``schema`` header.
 SCHEMAS = {
-    model.SCHEMA: model for model in (MessageEvent, StatusEvent, BookingEvent, IngestDeadLetter)
+    model.SCHEMA: model
+    for model in (
+        MessageEvent,
+        StatusEvent,
+        BookingEvent,
+        IngestDeadLetter,
+        MessageEditEvent,
+        IdentityEvent,
+        ConsentEvent,
+    )
 }
 
 __all__ = [
@@ -64,17 +91,27 @@ __all__ = [
     "Business",
     "Channel",
     "ChannelIdentity",
+    "ConsentEvent",
+    "ConsentStatus",
+    "ConsentTopic",
     "ConsumerDeadLetterHeaders",
     "Content",
     "ContentType",
+    "Conversation",
     "DeliveryStatus",
     "Direction",
+    "EditAction",
     "EmailHeaders",
+    "Group",
     "Guest",
+    "IdentityChange",
+    "IdentityEvent",
     "IngestDeadLetter",
     "Location",
+    "MessageEditEvent",
     "MessageEvent",
     "Participant",
+    "Pricing",
     "Provider",
     "Reaction",
     "Referral",
@@ -86,6 +123,7 @@ __all__ = [
     "TenantDirectory",
     "TenantsFileError",
     "booking_event_id",
+    "change_event_id",
     "dead_letter_id",
     "get_settings",
     "load_tenants",

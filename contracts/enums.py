@@ -63,6 +63,8 @@ class DeliveryStatus(StrEnum):
 
     SENT = "sent"
     DELIVERED = "delivered"
+    #: (v1.1) A voice message was listened to; beside ``read``, after ``delivered``.
+    PLAYED = "played"
     READ = "read"
     FAILED = "failed"
 

@@ -21,6 +21,12 @@ def status_event_id(
     )
 
 
+def change_event_id(kind: str, channel: str, provider: str, *parts: str) -> uuid.UUID:
+    """Id of an edit, identity or consent event: UUIDv5 of its kind, channel, provider and
+    what the provider sent (its id, and whatever tells one such notice from another)."""
+    return uuid.uuid5(EVENT_NAMESPACE, ":".join((kind, channel, provider, *parts)))
+
+
 def booking_event_id(tenant_id: str, booking_id: str, version: int) -> uuid.UUID:
     """Id given to a booking event posted without one: one per booking version."""
     return uuid.uuid5(EVENT_NAMESPACE, f"booking:{tenant_id}:{booking_id}:{version}")

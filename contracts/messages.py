@@ -104,6 +104,14 @@ class Content(ContractModel):
     deleted: bool = Field(default=False, description="the sender unsent this message")
 
 
+class Group(ContractModel):
+    """(v1.1) The group a message was written in: its thread is the group's, not the
+    sender's (WhatsApp groups)."""
+
+    id: Identifier
+    subject: str | None = None
+
+
 class EmailHeaders(ContractModel):
     """RFC 5322 threading headers of an email, angle brackets removed."""
 
@@ -130,6 +138,7 @@ class MessageEvent(ContractModel):
     content: Content
     email: EmailHeaders | None = None
     references: list[str] = Field(default_factory=list)
+    group: Group | None = None
 
 
 class StatusError(ContractModel):
@@ -137,6 +146,23 @@ class StatusError(ContractModel):
 
     code: str
     title: str
+
+
+class Pricing(ContractModel):
+    """(v1.1) How the provider prices the message this receipt is about (WhatsApp)."""
+
+    billable: bool | None = None
+    pricing_model: str | None = None
+    category: str | None = None
+    type: str | None = None
+
+
+class Conversation(ContractModel):
+    """(v1.1) The provider's conversation the message was sent in (WhatsApp)."""
+
+    id: str
+    origin_type: str | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class StatusEvent(ContractModel):
@@ -159,3 +185,5 @@ class StatusEvent(ContractModel):
     participant: Participant
     error: StatusError | None = None
     watermark: UtcDatetime | None = None
+    pricing: Pricing | None = None
+    conversation: Conversation | None = None

@@ -59,7 +59,16 @@ class Tenant(_Section):
     sms_numbers: list[str] = Field(default_factory=list)
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
+    #: (v1.1) Messaging Services whose webhooks are this tenant's (``MessagingServiceSid``).
+    twilio_messaging_service_sids: list[str] = Field(default_factory=list)
+    #: (v1.1) The key of Twilio's HMAC-SHA256 webhook signing, when the tenant turned it on.
+    twilio_webhook_signing_key: SecretStr | None = None
+    #: (v1.1) A whole-body STOP or START on a number without Advanced Opt-Out is consent.
+    sms_keyword_opt_out: bool = True
     email_addresses: list[str] = Field(default_factory=list)
+    #: (v1.1) SendGrid's Inbound Parse signing public key (base64 DER or PEM); when set,
+    #: unsigned or wrongly signed SendGrid requests for this tenant are refused.
+    sendgrid_public_key: str | None = None
 
     @field_validator("email_addresses")
     @classmethod

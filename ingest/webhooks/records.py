@@ -2,10 +2,27 @@
 
 from dataclasses import dataclass
 
-from contracts import BookingEvent, IngestDeadLetter, MessageEvent, Settings, StatusEvent
+from contracts import (
+    BookingEvent,
+    ConsentEvent,
+    IdentityEvent,
+    IngestDeadLetter,
+    MessageEditEvent,
+    MessageEvent,
+    Settings,
+    StatusEvent,
+)
 from contracts.logs import CORRELATION_ID
 
-AnyEvent = MessageEvent | StatusEvent | BookingEvent | IngestDeadLetter
+AnyEvent = (
+    MessageEvent
+    | StatusEvent
+    | BookingEvent
+    | IngestDeadLetter
+    | MessageEditEvent
+    | IdentityEvent
+    | ConsentEvent
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +46,12 @@ def to_record(event: AnyEvent, settings: Settings, correlation_id: str | None) -
     match event:
         case MessageEvent():
             topic, kind = settings.topic_messages, "message"
+            # A group's messages share the group's key, whoever wrote them.
+            who = f"group:{event.group.id}" if event.group else event.participant.channel_user_id
+            key = participant_key(event.tenant_id, event.channel, who)
+        case MessageEditEvent() | IdentityEvent() | ConsentEvent():
+            # Ordered with the conversation's messages: same topic, same key.
+            topic, kind = settings.topic_messages, event.SCHEMA.split("/")[0].split(".")[-1]
             key = participant_key(event.tenant_id, event.channel, event.participant.channel_user_id)
         case StatusEvent():
             topic, kind = settings.topic_statuses, "status"

@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contracts import MessageEvent, StatusEvent, TenantDirectory
+from contracts import (
+    ConsentEvent,
+    IdentityEvent,
+    MessageEditEvent,
+    MessageEvent,
+    StatusEvent,
+    TenantDirectory,
+)
 
-Event = MessageEvent | StatusEvent
+Event = MessageEvent | StatusEvent | MessageEditEvent | IdentityEvent | ConsentEvent
 Headers = Mapping[str, str]
 
 

@@ -27,6 +27,9 @@ def test_every_versioned_record_has_a_schema_file() -> None:
         "chat.status/1",
         "booking.event/1",
         "ingest.deadletter/1",
+        "chat.message_edit/1",
+        "chat.identity/1",
+        "chat.consent/1",
     }
 
 
