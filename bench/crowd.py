@@ -128,7 +128,7 @@ async def _ordinary(stack: BenchStack, port: int, label: str, within: float) -> 
 
 
 async def measure_crowd(
-    *, customers: int = 1_000, senders: int = 1_000, beyond: int = 5_000
+    *, customers: int = 1_000, senders: int = 1_000, beyond: int = 2_500
 ) -> Crowd:
     async with embedded_stack() as stack:
         await _seed(stack, customers)

@@ -6,7 +6,7 @@ are done, so a crash replays records and the handlers' idempotent writes absorb 
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any, Generic, TypeVar
@@ -42,7 +42,8 @@ class Worker(Generic[T]):
 
     name: str
     topic: str
-    decode: Callable[[bytes], T]
+    #: Reads a record's value (and, where the topic carries several kinds, its headers).
+    decode: Callable[[ConsumedRecord], T]
     handle: Callable[[T], Awaitable[None]]
     #: Handles a whole poll of one partition at once (bulk writes); when it fails with
     #: anything but a transient error, the records are handled one by one instead.
@@ -144,7 +145,7 @@ class ConsumerRunner(Generic[T]):
         values: list[T] = []
         for record in records:
             try:
-                values.append(self.worker.decode(record.value or b""))
+                values.append(self.worker.decode(record))
             except (ValidationError, ValueError):
                 return None  # the one-by-one path dead-letters exactly the bad record
         structlog.contextvars.clear_contextvars()
@@ -190,7 +191,7 @@ class ConsumerRunner(Generic[T]):
             event_id=headers.get("event_id", b"").decode() or None,
         )
         try:
-            value = self.worker.decode(record.value or b"")
+            value = self.worker.decode(record)
         except (ValidationError, ValueError) as error:
             return await self._dead_letter(record, PoisonMessage(f"invalid record: {error}"), 1)
         attempts = 0
@@ -227,10 +228,26 @@ class ConsumerRunner(Generic[T]):
         return RecordOutcome.DONE
 
 
-def decode_json_model(model: Any) -> Callable[[bytes], Any]:
-    """A decoder validating UTF-8 JSON into ``model``."""
+def decode_json_model(model: Any) -> Callable[[ConsumedRecord], Any]:
+    """A decoder validating the record's UTF-8 JSON value into ``model``."""
 
-    def decode(raw: bytes) -> Any:
-        return model.model_validate_json(raw)
+    def decode(record: ConsumedRecord) -> Any:
+        return model.model_validate_json(record.value or b"")
+
+    return decode
+
+
+def decode_by_schema(models: Mapping[str, Any], default: Any) -> Callable[[ConsumedRecord], Any]:
+    """A decoder choosing the model by the record's ``schema`` header, ``default`` for a
+    record without one (producers of v1 records need not set it); an unknown schema is a
+    poison record, named in its dead letter."""
+
+    def decode(record: ConsumedRecord) -> Any:
+        headers = dict(record.headers or [])
+        name = headers.get("schema", b"").decode("utf-8", "replace")
+        model = models.get(name) if name else default
+        if model is None:
+            raise ValueError(f"no consumer of schema {name!r} on {record.topic}")
+        return model.model_validate_json(record.value or b"")
 
     return decode

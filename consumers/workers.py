@@ -19,8 +19,9 @@ from clients.backoff import Backoff
 from clients.mongo import mongo_client
 from consumers.bookings import BookingsHandler
 from consumers.deadletters import DeadLetters
+from consumers.messages import SCHEMAS as MESSAGE_SCHEMAS
 from consumers.messages import MessagesHandler
-from consumers.runner import ConsumerRunner, Worker, decode_json_model
+from consumers.runner import ConsumerRunner, Worker, decode_by_schema, decode_json_model
 from consumers.statuses import StatusesHandler
 from contracts import BookingEvent, MessageEvent, Settings, StatusEvent, TenantDirectory
 from domain.store.database import Store
@@ -106,7 +107,7 @@ def worker(name: str, res: Resources) -> Worker[Any]:
         return Worker(
             name=name,
             topic=res.settings.topic_messages,
-            decode=decode_json_model(MessageEvent),
+            decode=decode_by_schema(MESSAGE_SCHEMAS, default=MessageEvent),
             handle=messages.handle,
             handle_batch=messages.handle_batch,
         )

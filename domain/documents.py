@@ -266,6 +266,57 @@ class MessageDocument(TypedDict):
     stored_at: NotRequired[datetime]
     status_times: NotRequired[dict[str, datetime]]
     status_error: NotRequired[StatusErrorDocument]
+    #: The group the message was written in (WhatsApp groups), as the contract's Group.
+    group: NotRequired[StoredJson | None]
+    #: The provider's pricing and conversation of an outbound message, from its receipts.
+    pricing: NotRequired[StoredJson]
+    conversation: NotRequired[StoredJson]
+    #: Edits and revokes applied (``domain.edits``): the content as first received, each
+    #: earlier version, when the current one was written, and how many edits are applied.
+    original_content: NotRequired[StoredJson]
+    versions: NotRequired[list["MessageVersionDocument"]]
+    edited_at: NotRequired[datetime | None]
+    edits_applied: NotRequired[int]
+
+
+class MessageVersionDocument(TypedDict):
+    """An earlier version of an edited message, and when it was replaced."""
+
+    content: StoredJson
+    replaced_at: datetime
+
+
+class MessageEditDocument(TypedDict):
+    """``message_edits``: every edit or revoke of a message (``_id``: the event id), kept
+    whether or not its message has arrived."""
+
+    _id: str
+    tenant_id: str
+    channel: str
+    target_provider_message_id: str
+    provider_message_id: str
+    action: str
+    #: The contract's Content as JSON; None for a revoke.
+    content: StoredJson | None
+    occurred_at: datetime
+
+
+class ConsentEventDocument(TypedDict):
+    """``consent_events``: one consent choice as received (``_id``: its event id), found by
+    the participant's keys within its channel."""
+
+    _id: str
+    tenant_id: str
+    channel: str
+    participant_keys: list[str]
+    business_account: str
+    topic: str
+    status: str
+    source: str
+    keyword: str | None
+    provider_message_id: str | None
+    occurred_at: datetime
+    received_at: datetime
 
 
 class PendingStatusDocument(TypedDict):
@@ -278,6 +329,8 @@ class PendingStatusDocument(TypedDict):
     status: str
     occurred_at: datetime
     error: StatusErrorDocument | None
+    #: The receipt's pricing and conversation, kept on the message when it arrives.
+    details: NotRequired[StoredJson]
 
 
 # --- identity claims and webhook tokens ------------------------------------------------------

@@ -11,20 +11,20 @@ from typing import cast
 
 import structlog
 
-from contracts import Direction, MessageEvent, Participant, Tenant
+from contracts import ContentType, Direction, MessageEvent, Participant, Tenant
 from domain.documents import MessageDocument, ParticipantDocument, ThreadDocument
+from domain.edits import apply_edits
 from domain.matching import MessageMatcher
+from domain.previews import DELETED_PREVIEW, content_preview
 from domain.statuses import apply_pending
 from domain.store.customers import CandidatePool
 from domain.store.database import Store
 from domain.store.threads import new_thread
 from domain.threads import refresh_summaries
 from matchers.identity import Resolution, Rule
-from matchers.participants import participant_keys
+from matchers.participants import conversation_keys
 
 log = structlog.get_logger(__name__)
-
-PREVIEW_LENGTH = 140
 
 
 @dataclass
@@ -63,13 +63,42 @@ class MessageService:
         for event in events:
             if event.content.deleted:
                 await self.store.messages.mark_deleted(
-                    event.tenant_id, event.channel, event.provider_message_id
+                    event.tenant_id, event.channel, event.provider_message_id, DELETED_PREVIEW
                 )
+        # Edits that arrived before their message.
+        arrived: dict[tuple[str, str], list[str]] = {}
+        for document in documents:
+            if document["_id"] in inserted:
+                key = (document["tenant_id"], document["channel"])
+                arrived.setdefault(key, []).append(document["provider_message_id"])
+        for (tenant_id, channel), ids in arrived.items():
+            await self._supersede_placeholders(tenant_id, channel, ids)
+            await apply_edits(self.store, tenant_id, channel, ids)
         await refresh_summaries(self.store, {t["_id"] for t in poll.threads.values()})
         for document in documents:
             if customer_id := document["customer_id"]:
                 await self.store.customers.touch_contact(customer_id, document["occurred_at"])
         log.info("messages_handled", events=len(events), inserted=len(inserted))
+
+    async def _supersede_placeholders(
+        self, tenant_id: str, channel: str, provider_message_ids: list[str]
+    ) -> None:
+        """A message the provider could not show (``unsupported``) is a placeholder: when the
+        provider later delivers the message itself under the same id, it replaces it."""
+        found = await self.store.messages.by_provider_ids(tenant_id, channel, provider_message_ids)
+        by_id: dict[str, list[MessageDocument]] = {}
+        for message in found:
+            by_id.setdefault(message["provider_message_id"], []).append(message)
+        superseded = [
+            message["_id"]
+            for messages in by_id.values()
+            if any(m["content"].get("type") != ContentType.UNSUPPORTED for m in messages)
+            for message in messages
+            if message["content"].get("type") == ContentType.UNSUPPORTED
+        ]
+        if superseded:
+            await self.store.messages.remove(superseded)
+            log.info("placeholders_superseded", messages=len(superseded))
 
     async def _existing_threads(
         self, events: list[MessageEvent]
@@ -78,7 +107,7 @@ class MessageService:
         keys: dict[tuple[str, str], set[str]] = {}
         for event in events:
             keys.setdefault((event.tenant_id, str(event.channel)), set()).update(
-                participant_keys(event.channel, event.participant)
+                conversation_keys(event)
             )
         known: dict[tuple[str, str, str], ThreadDocument] = {}
         for (tenant_id, channel), wanted in keys.items():
@@ -96,7 +125,7 @@ class MessageService:
         planned: dict[tuple[str, str, tuple[str, ...]], ThreadDocument] = {}
         claimed: set[tuple[str, str, str]] = set()
         for event in events:
-            keys = participant_keys(event.channel, event.participant)
+            keys = conversation_keys(event)
             tenant_id, channel = event.tenant_id, str(event.channel)
             cache_key = (tenant_id, channel, tuple(keys))
             if cache_key in planned or cache_key in poll.threads:
@@ -107,7 +136,7 @@ class MessageService:
                     tenant_id,
                     channel,
                     keys,
-                    participant_document(event.participant),
+                    thread_participant(event),
                     event.business.channel_account_id,
                     poll.now,
                 )
@@ -120,7 +149,7 @@ class MessageService:
     async def _thread(self, poll: _Poll, event: MessageEvent) -> ThreadDocument:
         """The event's thread: known from this poll, found, or created; an inbound message
         brings the participant's details up to date."""
-        keys = participant_keys(event.channel, event.participant)
+        keys = conversation_keys(event)
         tenant_id, channel = event.tenant_id, str(event.channel)
         cache_key = (tenant_id, channel, tuple(keys))
         thread = poll.threads.get(cache_key)
@@ -131,12 +160,12 @@ class MessageService:
                     tenant_id,
                     event.channel,
                     keys,
-                    participant_document(event.participant),
+                    thread_participant(event),
                     event.business.channel_account_id,
                     poll.now,
                 )
             poll.threads[cache_key] = thread
-        fresh = participant_document(event.participant)
+        fresh = thread_participant(event)
         known: Mapping[str, object] = thread["participant"]
         if event.direction is Direction.INBOUND and any(
             known.get(name) != value for name, value in fresh.items()
@@ -151,7 +180,7 @@ class MessageService:
         """The customers the poll's unlinked participants may be, fetched together, by tenant."""
         unlinked: dict[str, list[MessageEvent]] = {event.tenant_id: [] for event in events}
         for event, thread in zip(events, threads, strict=True):
-            if not thread.get("customer_id"):
+            if not thread.get("customer_id") and event.group is None:
                 unlinked[event.tenant_id].append(event)
         return {
             tenant_id: await self.matcher.candidates(tenant_id, asking)
@@ -166,7 +195,12 @@ class MessageService:
         thread: ThreadDocument,
         pool: CandidatePool,
     ) -> Resolution:
-        """The event's customer; an unlinked thread is linked to it (or marked ambiguous)."""
+        """The event's customer; an unlinked thread is linked to it (or marked ambiguous).
+
+        A group's thread is nobody's: its messages are not matched to a customer.
+        """
+        if event.group is not None:
+            return Resolution()
         known = poll.unmatched.get(thread["_id"])
         if known is not None and not event.references and not thread.get("customer_id"):
             resolution = known
@@ -231,6 +265,7 @@ def message_document(
         "content": event.content.model_dump(mode="json", exclude_none=True),
         "email": event.email.model_dump(exclude_none=True) if event.email else None,
         "references": list(event.references),
+        "group": event.group.model_dump(exclude_none=True) if event.group else None,
         "preview": preview(event),
         "customer_id": resolution.customer_id,
         "matched_by": matched_by,
@@ -246,6 +281,16 @@ def participant_document(participant: Participant) -> ParticipantDocument:
     return cast("ParticipantDocument", participant.model_dump(exclude_none=True))
 
 
+def thread_participant(event: MessageEvent) -> ParticipantDocument:
+    """Who a thread is with: the message's participant, or its group."""
+    if event.group is not None:
+        group: ParticipantDocument = {"channel_user_id": event.group.id}
+        if event.group.subject:
+            group["display_name"] = event.group.subject
+        return group
+    return participant_document(event.participant)
+
+
 def _oldest(threads: Iterable[ThreadDocument | None]) -> ThreadDocument | None:
     """The thread created first, as ``find_or_create`` would pick it."""
     found = [thread for thread in threads if thread is not None]
@@ -254,19 +299,7 @@ def _oldest(threads: Iterable[ThreadDocument | None]) -> ThreadDocument | None:
 
 def preview(event: MessageEvent) -> str:
     """At most 140 characters a chat list can show for any message."""
-    content = event.content
-    if content.reaction is not None:
-        text = (
-            f"Reacted {content.reaction.emoji}" if content.reaction.emoji else "Removed a reaction"
-        )
-    else:
-        text = content.text or content.subject or ""
-        if not text and content.attachments:
-            text = f"[{content.attachments[0].kind}]"
-        if not text:
-            text = f"[{content.type}]"
-    text = " ".join(text.split())
-    return text if len(text) <= PREVIEW_LENGTH else text[: PREVIEW_LENGTH - 1] + "…"
+    return content_preview(event.content)
 
 
 def _counterpart(event: MessageEvent) -> str:

@@ -8,7 +8,7 @@ second applies it.
 import structlog
 
 from contracts import StatusEvent
-from domain.documents import MessageDocument, StatusErrorDocument
+from domain.documents import Changes, MessageDocument, StatusErrorDocument
 from domain.store.database import Store
 from matchers.participants import participant_keys
 
@@ -27,6 +27,7 @@ class StatusService:
         if event.watermark is not None:
             await self._watermark(event)
             return
+        details = receipt_details(event)
         found = await self.store.messages.apply_status(
             event.tenant_id,
             event.channel,
@@ -34,6 +35,7 @@ class StatusService:
             event.status,
             event.occurred_at,
             error,
+            details,
         )
         if found:
             return
@@ -45,6 +47,7 @@ class StatusService:
             event.status,
             event.occurred_at,
             error,
+            details,
         )
         # The message may have been stored between our two writes: apply again.
         await self.store.messages.apply_status(
@@ -54,6 +57,7 @@ class StatusService:
             event.status,
             event.occurred_at,
             error,
+            details,
         )
         log.info("status_kept_for_later", provider_message_id=event.provider_message_id)
 
@@ -80,4 +84,16 @@ async def apply_pending(store: Store, message: MessageDocument) -> None:
             status["status"],
             status["occurred_at"],
             status["error"],
+            status.get("details"),
         )
+
+
+def receipt_details(event: StatusEvent) -> Changes:
+    """What a receipt says of its message besides the status: the provider's pricing and
+    conversation (WhatsApp), kept on the message."""
+    details: Changes = {}
+    if event.pricing is not None:
+        details["pricing"] = event.pricing.model_dump(exclude_none=True)
+    if event.conversation is not None:
+        details["conversation"] = event.conversation.model_dump(exclude_none=True)
+    return details

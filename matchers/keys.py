@@ -37,6 +37,11 @@ def id_participant(channel_user_id: str) -> str:
     return f"id:{channel_user_id}"
 
 
+def group_participant(group_id: str) -> str:
+    """The key of a group's thread: never one of a person's keys."""
+    return f"group:{group_id}"
+
+
 def external_claim(external_id: str) -> str:
     return f"external:{external_id}"
 

@@ -1,6 +1,6 @@
 """The keys a conversation's participant is found by, within one channel."""
 
-from contracts import Channel, Participant
+from contracts import Channel, MessageEvent, Participant
 from matchers import keys
 from matchers.phones import normalise_phone
 
@@ -23,3 +23,11 @@ def participant_keys(channel: Channel, participant: Participant) -> list[str]:
     if not found:
         found.append(keys.id_participant(participant.channel_user_id))
     return found
+
+
+def conversation_keys(event: MessageEvent) -> list[str]:
+    """The keys of the thread ``event`` belongs in: its group's, for a group message (a
+    group is never merged into a person's own thread), else its participant's."""
+    if event.group is not None:
+        return [keys.group_participant(event.group.id)]
+    return participant_keys(event.channel, event.participant)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from contracts import BookingEvent
 
 if TYPE_CHECKING:
-    from contracts import MessageEvent, StatusEvent
+    from contracts import MessageEditEvent, MessageEvent, StatusEvent
 
 
 def confirmation_code(booking_id: str) -> str:
@@ -84,6 +84,8 @@ def message_event(
     user_id: str | None = None,
     references: list[str] | None = None,
     provider: str = "meta",
+    group_id: str | None = None,
+    reply_to: str | None = None,
 ) -> "MessageEvent":
     """A MessageEvent whose id follows the contract's rule."""
     from contracts import MessageEvent, message_event_id
@@ -108,8 +110,13 @@ def message_event(
             "received_at": at + timedelta(seconds=1),
             "participant": participant,
             "business": {"channel_account_id": "106540352242922"},
-            "content": {"type": "text", "text": text},
+            "content": {
+                "type": "text",
+                "text": text,
+                **({"reply_to_provider_message_id": reply_to} if reply_to else {}),
+            },
             "references": references or [],
+            **({"group": {"id": group_id}} if group_id else {}),
         }
     )
 
@@ -139,5 +146,37 @@ def status_event(
             "received_at": at,
             "participant": {"channel_user_id": channel_user_id},
             **({"error": error} if error else {}),
+        }
+    )
+
+
+def edit_event(
+    *,
+    target: str = "wamid.1",
+    provider_message_id: str = "wamid.edit.1",
+    text: str | None = "Hello, edited",
+    tenant_id: str = "acme",
+    channel: str = "whatsapp",
+    occurred_at: datetime | None = None,
+    channel_user_id: str = "447911123456",
+) -> "MessageEditEvent":
+    """An edit of ``target`` to ``text``; with ``text=None``, a revoke."""
+    from contracts import MessageEditEvent, change_event_id
+
+    at = occurred_at or datetime(2026, 5, 1, 12, 10, tzinfo=UTC)
+    return MessageEditEvent.model_validate(
+        {
+            "event_id": change_event_id("edit", channel, "meta", provider_message_id),
+            "tenant_id": tenant_id,
+            "channel": channel,
+            "provider": "meta",
+            "provider_message_id": provider_message_id,
+            "target_provider_message_id": target,
+            "action": "edit" if text is not None else "revoke",
+            "occurred_at": at,
+            "received_at": at,
+            "participant": {"channel_user_id": channel_user_id, "phone": f"+{channel_user_id}"},
+            "business": {"channel_account_id": "106540352242922"},
+            **({"content": {"type": "text", "text": text}} if text is not None else {}),
         }
     )

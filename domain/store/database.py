@@ -8,7 +8,9 @@ from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.store.bookings import Bookings
+from domain.store.consents import ConsentEvents
 from domain.store.customers import Customers
+from domain.store.edits import MessageEdits
 from domain.store.identity_claims import IdentityClaims
 from domain.store.messages import COLLECTION as MESSAGES
 from domain.store.messages import Messages
@@ -26,6 +28,8 @@ class Store:
     threads: Threads
     messages: Messages
     pending_statuses: PendingStatuses
+    edits: MessageEdits
+    consents: ConsentEvents
 
     @classmethod
     def open(cls, client: AsyncMongoClient[dict[str, Any]], name: str) -> "Store":
@@ -38,6 +42,8 @@ class Store:
             threads=Threads(database),
             messages=Messages(database),
             pending_statuses=PendingStatuses(database),
+            edits=MessageEdits(database),
+            consents=ConsentEvents(database),
         )
 
     async def ensure_indexes(self) -> None:
@@ -48,6 +54,8 @@ class Store:
         await self.threads.ensure_indexes()
         await self.messages.ensure_indexes()
         await self.pending_statuses.ensure_indexes()
+        await self.edits.ensure_indexes()
+        await self.consents.ensure_indexes()
 
     async def changes(
         self, tenant_id: str | None, resume_after: dict[str, Any] | None, max_await: float

@@ -5,7 +5,6 @@ from typing import Any, TypedDict, cast
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from domain.documents import (
     Changes,
@@ -15,15 +14,16 @@ from domain.documents import (
     StatusErrorDocument,
     ThreadSummary,
 )
+from domain.store.writes import insert_missing
 
 COLLECTION = "messages"
-_DUPLICATE_KEY = 11000
 
 _OLDEST_FIRST = [("occurred_at", 1), ("_id", 1)]
 _NEWEST_FIRST = [("occurred_at", -1), ("_id", -1)]
 
 #: Delivery states only move forward; ``failed`` is final.
-STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+#: ``played`` (a voice message listened to) stands beside ``read``: neither replaces the other.
+STATUS_RANK = {"sent": 1, "delivered": 2, "played": 3, "read": 3, "failed": 4}
 
 
 class _ThreadMessages(TypedDict):
@@ -58,26 +58,8 @@ class Messages:
 
     async def insert_new(self, documents: list[MessageDocument]) -> set[str]:
         """Insert each message unless already stored; the ids actually inserted."""
-        if not documents:
-            return set()
-        ids = {document["_id"] for document in documents}
-        try:
-            await self._collection.insert_many(documents, ordered=False)
-        except BulkWriteError as error:
-            failed = {
-                documents[item["index"]]["_id"]
-                for item in error.details.get("writeErrors", [])
-                if item.get("code") == _DUPLICATE_KEY
-            }
-            others = [
-                item
-                for item in error.details.get("writeErrors", [])
-                if item.get("code") != _DUPLICATE_KEY
-            ]
-            if others:
-                raise
-            return ids - failed
-        return ids
+        present = await insert_missing(self._collection, documents)
+        return {document["_id"] for document in documents} - present
 
     async def summaries(self, last_read_at: dict[str, datetime | None]) -> dict[str, ThreadSummary]:
         """Each thread's summary, computed from its stored messages: one aggregation for all
@@ -135,6 +117,7 @@ class Messages:
         status: str,
         occurred_at: datetime,
         error: StatusErrorDocument | None,
+        details: Changes | None = None,
     ) -> int:
         """Move the message's status forward; how many messages exist with that id."""
         query: Query = {
@@ -142,7 +125,7 @@ class Messages:
             "channel": channel,
             "provider_message_id": provider_message_id,
         }
-        return await self._advance(query, status, occurred_at, error)
+        return await self._advance(query, status, occurred_at, error, details)
 
     async def apply_status_up_to(
         self,
@@ -157,7 +140,7 @@ class Messages:
             "direction": "outbound",
             "occurred_at": {"$lte": watermark},
         }
-        await self._advance(selected, status, occurred_at, None)
+        await self._advance(selected, status, occurred_at, None, None)
 
     async def _advance(
         self,
@@ -165,8 +148,10 @@ class Messages:
         status: str,
         occurred_at: datetime,
         error: StatusErrorDocument | None,
+        details: Changes | None,
     ) -> int:
         """Move forward the status of the messages ``selected`` finds; how many it found.
+        ``details`` (a receipt's pricing and conversation) are kept whatever the status.
 
         Found by the index's fields alone, then changed by id where the status is still
         behind: a filter with fields outside the index is a collection scan on some planners.
@@ -178,17 +163,44 @@ class Messages:
                 {"_id": {"$in": found}, "status_rank": {"$lt": rank}, "status": {"$ne": "failed"}},
                 {"$set": _status_fields(status, occurred_at, error)},
             )
+            if details:
+                await self._collection.update_many({"_id": {"$in": found}}, {"$set": details})
         return len(found)
 
-    async def mark_deleted(self, tenant_id: str, channel: str, provider_message_id: str) -> None:
+    async def mark_deleted(
+        self, tenant_id: str, channel: str, provider_message_id: str, preview: str
+    ) -> None:
         await self._collection.update_many(
             {
                 "tenant_id": tenant_id,
                 "channel": channel,
                 "provider_message_id": provider_message_id,
             },
-            {"$set": {"deleted": True}},
+            {"$set": {"deleted": True, "preview": preview}},
         )
+
+    async def remove(self, messages: list[str]) -> None:
+        await self._collection.delete_many({"_id": {"$in": messages}})
+
+    async def by_provider_ids(
+        self, tenant_id: str, channel: str, provider_message_ids: list[str]
+    ) -> list[MessageDocument]:
+        return await self._collection.find(
+            {
+                "tenant_id": tenant_id,
+                "channel": channel,
+                "provider_message_id": {"$in": provider_message_ids},
+            }
+        ).to_list()
+
+    async def apply_edits(self, message: str, changes: Changes, applied: int) -> bool:
+        """Store the message as ``applied`` edits make it, unless a recomputation from more
+        edits is stored already (edits only accumulate)."""
+        result = await self._collection.update_one(
+            {"_id": message, "edits_applied": {"$not": {"$gte": applied}}},
+            {"$set": {**changes, "edits_applied": applied}},
+        )
+        return result.modified_count == 1
 
     async def link_thread(self, thread: str, customer_id: str, matched_by: str) -> None:
         """Link the thread's unlinked messages to a customer (retroactive linking)."""

@@ -7,7 +7,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from domain.documents import PendingStatusDocument, StatusErrorDocument
+from domain.documents import Changes, PendingStatusDocument, StatusErrorDocument
 
 COLLECTION = "pending_statuses"
 
@@ -30,6 +30,7 @@ class PendingStatuses:
         status: str,
         occurred_at: datetime,
         error: StatusErrorDocument | None,
+        details: Changes | None = None,
     ) -> None:
         try:
             await self._collection.insert_one(
@@ -41,6 +42,7 @@ class PendingStatuses:
                     "status": status,
                     "occurred_at": occurred_at,
                     "error": error,
+                    "details": details or {},
                 }
             )
         except DuplicateKeyError:

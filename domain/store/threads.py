@@ -6,14 +6,14 @@ from typing import Any, cast
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from domain.documents import Changes, ParticipantDocument, Query, ThreadDocument, ThreadSummary
+from domain.store.writes import insert_missing
 from matchers.keys import thread_id
 
 COLLECTION = "threads"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DUPLICATE_KEY = 11000
 
 
 class Threads:
@@ -91,17 +91,10 @@ class Threads:
     async def create_many(self, documents: list[ThreadDocument]) -> dict[str, ThreadDocument]:
         """Insert new threads in one write; each one a concurrent creator made first is
         returned as stored. Keyed by ``_id``."""
-        if not documents:
-            return {}
         stored = {document["_id"]: document for document in documents}
-        try:
-            await self._collection.insert_many(documents, ordered=False)
-        except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(item.get("code") != _DUPLICATE_KEY for item in errors):
-                raise
-            taken = [documents[item["index"]]["_id"] for item in errors]
-            async for found in self._collection.find({"_id": {"$in": taken}}):
+        taken = await insert_missing(self._collection, documents)
+        if taken:
+            async for found in self._collection.find({"_id": {"$in": sorted(taken)}}):
                 stored[found["_id"]] = found
         return stored
 
@@ -109,6 +102,18 @@ class Threads:
         await self._collection.update_one(
             {"_id": thread},
             {"$set": {f"participant.{k}": v for k, v in participant.items() if v is not None}},
+        )
+
+    async def move_identity(
+        self, thread: str, keys: list[str], participant: ParticipantDocument
+    ) -> None:
+        """The thread's participant is now also known by ``keys``, with these details."""
+        await self._collection.update_one(
+            {"_id": thread},
+            {
+                "$addToSet": {"participant_keys": {"$each": keys}},
+                "$set": {f"participant.{k}": v for k, v in participant.items() if v is not None},
+            },
         )
 
     async def link(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from domain.documents import Query, ThreadDocument
+from domain.documents import MessageDocument, Query, ThreadDocument
 from domain.store.database import Store
 from ingest.api.cursors import Cursors
 from ingest.api.schemas.threads import Message, MessagePage, Thread
@@ -162,4 +162,27 @@ async def message_page(
             older = first["_id"]
         if await store.messages.exists_beyond(thread_id, (last["occurred_at"], last["_id"]), "$gt"):
             newer = last["_id"]
-    return MessagePage(items=[Message.from_document(m) for m in found], before=older, after=newer)
+    quoted = await quoted_messages(store, tenant_id, found)
+    items = [Message.from_document(m, quoted.get(_quotes(m) or "")) for m in found]
+    return MessagePage(items=items, before=older, after=newer)
+
+
+async def quoted_messages(
+    store: Store, tenant_id: str, messages: list[MessageDocument]
+) -> dict[str, MessageDocument]:
+    """The stored messages that ``messages`` quote, by provider message id: one query per
+    channel (a thread's messages share one)."""
+    wanted: dict[str, set[str]] = {}
+    for message in messages:
+        if target := _quotes(message):
+            wanted.setdefault(message["channel"], set()).add(target)
+    found: dict[str, MessageDocument] = {}
+    for channel, ids in wanted.items():
+        for quoted in await store.messages.by_provider_ids(tenant_id, channel, sorted(ids)):
+            found[quoted["provider_message_id"]] = quoted
+    return found
+
+
+def _quotes(message: MessageDocument) -> str | None:
+    target = message["content"].get("reply_to_provider_message_id")
+    return target if isinstance(target, str) else None

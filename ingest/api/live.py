@@ -26,7 +26,7 @@ from clients.backoff import Backoff
 from domain.store.database import Store
 from domain.store.messages import COLLECTION as MESSAGES
 from ingest import metrics
-from ingest.api.inbox import thread_views
+from ingest.api.inbox import quoted_messages, thread_views
 from ingest.api.schemas.threads import Message
 from ingest.errors import ServiceUnavailable, TooManyRequests
 
@@ -244,7 +244,9 @@ async def render(
         return None  # deleted since, or not the tenant's
     token: str = change["_id"]["_data"]
     if change["ns"]["coll"] == MESSAGES:
-        data = Message.from_document(document).model_dump_json()
+        quoted = await quoted_messages(store, tenant_id, [document])
+        target = document["content"].get("reply_to_provider_message_id")
+        data = Message.from_document(document, quoted.get(target or "")).model_dump_json()
         return ServerSentEventMessage(data=data, event="message", id=token)
     updated = set((change.get("updateDescription") or {}).get("updatedFields") or {})
     if change["operationType"] == "update" and updated <= _BOOKKEEPING:

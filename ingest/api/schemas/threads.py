@@ -72,6 +72,22 @@ class ThreadPage(ApiModel):
     next_cursor: str | None = Field(description="pass as ``cursor`` for the next page")
 
 
+class ReplyTo(ApiModel):
+    """(v1.1) The message this one quotes, when it is stored."""
+
+    id: str
+    preview: str = Field(max_length=140)
+    direction: Direction
+
+    @classmethod
+    def from_document(cls, document: MessageDocument) -> "ReplyTo":
+        return cls(
+            id=document["_id"],
+            preview=document.get("preview", ""),
+            direction=document["direction"],
+        )
+
+
 class Message(ApiModel):
     id: str
     event_id: str
@@ -86,12 +102,26 @@ class Message(ApiModel):
     provider_message_id: str
     customer_id: str | None = None
     matched_by: str | None = None
-    deleted: bool = False
+    deleted: bool = Field(
+        default=False, description="the sender unsent it: its content is not shown"
+    )
+    edited_at: datetime | None = Field(default=None, description="(v1.1) when last edited")
+    reply_to: ReplyTo | None = Field(
+        default=None, description="(v1.1) the quoted message, null until it is stored"
+    )
 
     @classmethod
-    def from_document(cls, document: MessageDocument) -> "Message":
+    def from_document(
+        cls, document: MessageDocument, reply_to: MessageDocument | None = None
+    ) -> "Message":
+        """``reply_to``: the stored message ``document`` quotes, if any."""
         error = document.get("status_error")
         outbound = document["direction"] == "outbound"
+        deleted = bool(document.get("deleted") or document["content"].get("deleted"))
+        content = Content.model_validate(document["content"])
+        if deleted:
+            # Unsent by its sender: what it said is shown nowhere.
+            content = Content(type=content.type, deleted=True)
         return cls(
             id=document["_id"],
             event_id=document["_id"],
@@ -100,13 +130,15 @@ class Message(ApiModel):
             direction=document["direction"],
             occurred_at=utc(document["occurred_at"]),
             received_at=utc(document.get("received_at")),
-            content=Content.model_validate(document["content"]),
+            content=content,
             status=(document.get("status") or "sent") if outbound else None,
             status_error=StatusError.model_validate(error) if error and outbound else None,
             provider_message_id=document["provider_message_id"],
             customer_id=document.get("customer_id"),
             matched_by=document.get("matched_by"),
-            deleted=bool(document.get("deleted") or document["content"].get("deleted")),
+            deleted=deleted,
+            edited_at=utc(document.get("edited_at")),
+            reply_to=ReplyTo.from_document(reply_to) if reply_to else None,
         )
 
 

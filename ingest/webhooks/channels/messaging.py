@@ -13,14 +13,18 @@ from contracts import (
     Business,
     Channel,
     Content,
+    ContentType,
     DeliveryStatus,
     Direction,
+    EditAction,
+    MessageEditEvent,
     MessageEvent,
     Participant,
     Provider,
     StatusEvent,
     Tenant,
     TenantDirectory,
+    change_event_id,
     message_event_id,
     status_event_id,
 )
@@ -35,6 +39,7 @@ from ingest.webhooks.channels.meta import (
     as_dict,
     as_id,
     as_list,
+    as_str,
     collect,
     entries,
     load_object,
@@ -178,6 +183,37 @@ def _reaction(item: _Item) -> list[Event]:
     return [_message_event(item, mid, content, Direction.INBOUND)]
 
 
+def _message_edit(item: _Item) -> list[Event]:
+    """(v1.1) The customer edited a message: its new text, applied to the original."""
+    edit = as_dict(item.data.get("message_edit"))
+    mid = as_id(edit.get("mid"))
+    if mid is None:
+        raise ItemError("message_edit has no mid")
+    text = as_str(edit.get("text"))
+    if text is None:
+        raise ItemError("message_edit has no text")
+    # Each edit of a message is numbered; the number tells one edit from the next.
+    number = as_id(edit.get("num_edit")) or str(_instant(item))
+    channel = item.spec.channel
+    edit_id = f"{mid}:edit:{number}"
+    return [
+        MessageEditEvent(
+            event_id=change_event_id("edit", channel, Provider.META, edit_id),
+            tenant_id=item.tenant.id,
+            channel=channel,
+            provider=Provider.META,
+            provider_message_id=edit_id,
+            target_provider_message_id=mid,
+            action=EditAction.EDIT,
+            occurred_at=millis_to_datetime(_instant(item)),
+            received_at=item.context.received_at,
+            participant=Participant(channel_user_id=item.customer_id),
+            business=Business(channel_account_id=item.business_id),
+            content=Content(type=ContentType.TEXT, text=text),
+        )
+    ]
+
+
 def _delivery(item: _Item) -> list[Event]:
     delivery = as_dict(item.data.get("delivery"))
     mids = [mid for mid in (as_id(value) for value in as_list(delivery.get("mids"))) if mid]
@@ -268,4 +304,5 @@ _HANDLERS: dict[str, _Handler] = {
     "reaction": _reaction,
     "delivery": _delivery,
     "read": _read,
+    "message_edit": _message_edit,
 }

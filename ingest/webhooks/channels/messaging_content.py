@@ -25,6 +25,11 @@ _KINDS = {
     "ig_reel": AttachmentKind.SHARE,
     "reel": AttachmentKind.SHARE,
     "ig_post": AttachmentKind.SHARE,
+    # (v1.1) Messenger's own sticker type (earlier: ``image`` with ``payload.sticker_id``).
+    "sticker": AttachmentKind.STICKER,
+    # (v1.1) A shared Instagram story: its media is ``payload.story_media_url``.
+    "ig_story": AttachmentKind.STORY,
+    "story_share": AttachmentKind.STORY,
 }
 
 #: The content type a message takes from its first attachment; kinds not listed here
@@ -53,7 +58,7 @@ def message_content(message: dict[str, Any], item_referral: Any = None) -> Conte
     """The Content of a ``message`` object, echoes, unsends and story replies included."""
     text = as_str(message.get("text"))
     raw_attachments = [as_dict(attachment) for attachment in as_list(message.get("attachments"))]
-    attachments = [_attachment(attachment) for attachment in raw_attachments]
+    attachments = _distinct([_attachment(attachment) for attachment in raw_attachments])
     content_type = _content_type(message, text, attachments)
     reply_to = as_dict(message.get("reply_to"))
     story = as_dict(reply_to.get("story"))
@@ -119,12 +124,32 @@ def _attachment(attachment: dict[str, Any]) -> Attachment:
             sticker_id
             or as_id(payload.get("reel_video_id"))
             or as_id(payload.get("ig_post_media_id"))
+            or as_id(payload.get("story_media_id"))
             or as_id(payload.get("attachment_id"))
         ),
-        # Older fallback (shared link) attachments carry url and title beside the payload.
-        url=as_str(payload.get("url")) or as_str(attachment.get("url")),
+        # Older fallback (shared link) attachments carry url and title beside the payload;
+        # a shared story's media is at story_media_url.
+        url=(
+            as_str(payload.get("url"))
+            or as_str(payload.get("story_media_url"))
+            or as_str(attachment.get("url"))
+        ),
         caption=as_str(payload.get("title")) or as_str(attachment.get("title")),
     )
+
+
+def _distinct(attachments: list[Attachment]) -> list[Attachment]:
+    """One attachment per media id: until 2026-08-30 Messenger sends a sticker twice (as
+    ``image`` and as ``sticker``), and Instagram a shared post twice (``share``, ``ig_post``)."""
+    seen: set[str] = set()
+    kept: list[Attachment] = []
+    for attachment in attachments:
+        if attachment.provider_media_id:
+            if attachment.provider_media_id in seen:
+                continue
+            seen.add(attachment.provider_media_id)
+        kept.append(attachment)
+    return kept
 
 
 def _content_type(

@@ -20,17 +20,21 @@ _MEDIA = frozenset({"image", "audio", "video", "document", "sticker"})
 _Fields = dict[str, Any]
 
 
-def message_content(message: dict[str, Any]) -> Content:
-    """The Content of one ``messages[]`` (or ``message_echoes[]``) item.
+def knows_type(kind: str | None) -> bool:
+    """Whether ``message_content`` knows what a message of this ``type`` says. WhatsApp's own
+    ``unsupported`` is known: the customer wrote something WhatsApp cannot show (131051,
+    131060), which becomes a placeholder in its thread."""
+    return kind in _MEDIA or kind in _BUILDERS
 
-    Types this service does not model (orders, system notices, ``unsupported``) still become
-    a message of type ``unsupported`` with a describing text: the customer did write.
+
+def message_content(message: dict[str, Any]) -> Content:
+    """The Content of one ``messages[]`` (or ``message_echoes[]``) item of a known type.
+
+    Orders and WhatsApp's ``unsupported`` become a message of type ``unsupported`` with a
+    describing text: the customer did write.
     """
     kind = as_str(message.get("type")) or "unknown"
-    if kind in _MEDIA:
-        fields = _media(message, kind)
-    else:
-        fields = _BUILDERS.get(kind, _unsupported)(message, kind)
+    fields = _media(message, kind) if kind in _MEDIA else _BUILDERS[kind](message, kind)
     context = as_dict(message.get("context"))
     return Content(
         **fields,
@@ -131,12 +135,6 @@ def _order(message: dict[str, Any], kind: str) -> _Fields:
     return {"type": ContentType.UNSUPPORTED, "text": f"{text}: {note}" if note else text}
 
 
-def _system(message: dict[str, Any], kind: str) -> _Fields:
-    node = as_dict(message.get("system"))
-    text = as_str(node.get("body")) or f"System message ({node.get('type') or 'unknown'})"
-    return {"type": ContentType.UNSUPPORTED, "text": text}
-
-
 def _unsupported(message: dict[str, Any], kind: str) -> _Fields:
     errors = as_list(message.get("errors"))
     error = as_dict(errors[0]) if errors else {}
@@ -145,7 +143,7 @@ def _unsupported(message: dict[str, Any], kind: str) -> _Fields:
         or as_str(error.get("title"))
         or as_str(error.get("message"))
     )
-    text = f"Unsupported WhatsApp message ({kind})"
+    text = "A message WhatsApp cannot show here"
     return {"type": ContentType.UNSUPPORTED, "text": f"{text}: {detail}" if detail else text}
 
 
@@ -175,5 +173,5 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], str], _Fields]] = {
     "interactive": _interactive,
     "button": _button,
     "order": _order,
-    "system": _system,
+    "unsupported": _unsupported,
 }

@@ -12,7 +12,7 @@ from consumers.workers import Resources, worker
 from contracts import Settings, TenantDirectory
 from domain.store.database import Store
 from ingest.webhooks.records import to_record
-from tests.factories import message_event
+from tests.factories import edit_event, message_event
 from tests.integration.conftest import TopicReader
 from tests.waiting import eventually
 
@@ -56,5 +56,60 @@ async def test_a_poll_with_a_poison_record_dead_letters_only_it(
         assert json.loads(letter.value)["tenant_id"] == "nobody"
         [thread] = await store.database["threads"].find({}).to_list()
         assert thread["message_count"] == 20
+    finally:
+        await producer.stop()
+
+
+async def test_edits_travel_with_their_messages_and_an_unknown_schema_is_dead_lettered(
+    settings: Settings, store: Store, tenants: TenantDirectory, topic_reader: TopicReader
+) -> None:
+    """On one partition: an edit, then its message, then a record of a schema no consumer
+    reads. The message is stored as edited; the stranger is dead-lettered, naming its schema."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        edit = to_record(edit_event(target="m1", text="Edited"), settings, None)
+        original = to_record(message_event(provider_message_id="m1"), settings, None)
+        for record in (edit, original):
+            await producer.send(
+                record.topic,
+                value=record.value,
+                key=record.key,
+                headers=record.headers,
+                partition=0,
+            )
+        await producer.send(
+            settings.topic_messages,
+            value=original.value,
+            key=original.key,
+            headers=[("schema", b"chat.message/9")],
+            partition=0,
+        )
+        await producer.flush()
+        resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
+        runner = ConsumerRunner(
+            worker("messages", resources),
+            settings,
+            DeadLetters(producer, settings, "messages-test"),
+            group_id="messages-test",
+            policy=RetryPolicy(max_attempts=1),
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        try:
+            [letter] = await topic_reader.read(
+                settings.topic_consumers_deadletter, expect=1, within=60
+            )
+
+            async def edited() -> bool:
+                found = await store.database["messages"].find_one({"provider_message_id": "m1"})
+                return bool(found and found["content"]["text"] == "Edited")
+
+            await eventually(edited, within=20, what="the message stored as edited")
+        finally:
+            stop.set()
+            await task
+        reason = dict(letter.headers or [])
+        assert b"chat.message/9" in b" ".join(reason.values()), reason
     finally:
         await producer.stop()

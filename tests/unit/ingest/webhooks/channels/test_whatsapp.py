@@ -647,7 +647,20 @@ def test_flow_reply_is_interactive(tenants: TenantDirectory) -> None:
                 "type": "unsupported",
                 "errors": [{"code": 131051, "title": "Message type unknown"}],
             },
-            "Unsupported WhatsApp message (unsupported): Message type unknown",
+            "A message WhatsApp cannot show here: Message type unknown",
+        ),
+        (
+            {
+                "type": "unsupported",
+                "errors": [
+                    {
+                        "code": 131060,
+                        "title": "Unsupported message type",
+                        "error_data": {"details": "Message type is not currently supported"},
+                    }
+                ],
+            },
+            "A message WhatsApp cannot show here: Message type is not currently supported",
         ),
         (
             {
@@ -656,22 +669,60 @@ def test_flow_reply_is_interactive(tenants: TenantDirectory) -> None:
             },
             "Order of 2 product(s): for Friday",
         ),
-        (
-            {
-                "type": "system",
-                "system": {"body": "User changed number", "type": "user_changed_number"},
-            },
-            "User changed number",
-        ),
-        ({"type": "ephemeral_v9"}, "Unsupported WhatsApp message (ephemeral_v9)"),
     ],
-    ids=["unsupported", "order", "system", "unknown-type"],
+    ids=["unsupported-131051", "unsupported-131060", "order"],
 )
-def test_messages_we_do_not_model_are_unsupported_not_problems(
+def test_messages_whatsapp_cannot_show_are_placeholders_in_their_thread(
     tenants: TenantDirectory, extra: dict[str, Any], expected_text: str
 ) -> None:
-    """Orders, system notices and unknown types are real messages of type unsupported."""
+    """WhatsApp's own ``unsupported`` messages and orders are real messages of type
+    unsupported: the customer did write, and the thread shows it."""
     message = {"from": CUSTOMER, "id": "wamid.odd", "timestamp": "1749416383"} | extra
     event = only_message(webhook(changes=[change(messages=[message])]), tenants)
     assert event.content.type is ContentType.UNSUPPORTED
     assert event.content.text == expected_text
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"type": "ephemeral_v9"}, "'ephemeral_v9'"),
+        (
+            {"type": "system", "system": {"body": "Security code changed", "type": "identity"}},
+            "system message this service does not know: 'identity'",
+        ),
+        (
+            {"type": "system", "system": {"body": "changed", "type": "user_changed_number"}},
+            "user_changed_number names no new wa_id",
+        ),
+        (
+            {"type": "edit", "edit": {"message": {"type": "text"}}},
+            "edit has no original_message_id",
+        ),
+        (
+            {
+                "type": "edit",
+                "edit": {"original_message_id": "wamid.o", "message": {"type": "hologram"}},
+            },
+            "'hologram'",
+        ),
+    ],
+    ids=[
+        "unknown-type",
+        "unknown-system",
+        "number-change-without-number",
+        "edit-no-target",
+        "edit-of-unknown",
+    ],
+)
+def test_what_has_no_meaning_here_is_a_problem_that_names_it(
+    tenants: TenantDirectory, extra: dict[str, Any], named: str
+) -> None:
+    """A type or notice this service cannot apply is never a guess: the request is
+    dead-lettered with a reason naming it (and kept for a replay once it is known)."""
+    message = {"from": CUSTOMER, "id": "wamid.odd", "timestamp": "1749416383"} | extra
+    result = parse_bytes(webhook(changes=[change(messages=[message])]), tenants)
+    assert result.events == []
+    [problem] = result.problems
+    assert "wamid.odd" in problem
+    assert named in problem
