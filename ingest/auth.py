@@ -11,7 +11,14 @@ from ingest.errors import BadRequest, Unauthorized
 #: Headers that authenticate a request or say how to read its body: given twice, a request
 #: is ambiguous and refused rather than read one way or the other.
 CREDENTIAL_HEADERS = frozenset(
-    {b"authorization", b"x-hub-signature-256", b"x-twilio-signature", b"content-type"}
+    {
+        b"authorization",
+        b"x-hub-signature-256",
+        b"x-twilio-signature",
+        b"content-type",
+        b"x-twilio-email-event-webhook-signature",
+        b"x-twilio-email-event-webhook-timestamp",
+    }
 )
 
 

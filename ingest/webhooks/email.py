@@ -8,8 +8,7 @@ from litestar.di import NamedDependency
 
 from contracts import Channel, Provider
 from ingest.webhooks.channels import email, mailgun, postmark, sendgrid
-from ingest.webhooks.channels.base import Parser
-from ingest.webhooks.pipeline import Ingestor
+from ingest.webhooks.pipeline import Ingestor, RawRequest
 from ingest.webhooks.requests import ingest, read_request, refuse
 from ingest.webhooks.used_tokens import UsedTokens
 
@@ -53,28 +52,33 @@ class EmailWebhooks(Controller):
     async def sendgrid(
         self, request: Request[Any, Any, Any], ingestor: NamedDependency[Ingestor]
     ) -> Response[Any]:
-        """SendGrid Inbound Parse, parsed or raw MIME, behind HTTP Basic."""
-        return await _basic_auth_email(request, ingestor, Provider.SENDGRID, sendgrid.parse)
+        """SendGrid Inbound Parse, parsed or raw MIME, behind HTTP Basic; a request for a tenant
+        with a ``sendgrid_public_key`` must also carry SendGrid's signature for that key."""
+        raw = await read_request(request, Channel.EMAIL, Provider.SENDGRID)
+        _require_basic_auth(raw, ingestor)
+        keys = sendgrid.signing_keys(raw.body, raw.headers, ingestor.tenants)
+        if not all(sendgrid.verify(raw.body, raw.headers, key) for key in keys):
+            if not all(sendgrid.is_public_key(key) for key in keys):
+                raise refuse(raw, "a tenant's sendgrid_public_key is not a P-256 public key")
+            raise refuse(raw, "missing or invalid SendGrid signature for the tenant's public key")
+        outcome = await ingest(ingestor, raw, sendgrid.parse)
+        return Response({"accepted": outcome.events}, status_code=200)
 
     @post("/postmark", status_code=200)
     async def postmark(
         self, request: Request[Any, Any, Any], ingestor: NamedDependency[Ingestor]
     ) -> Response[Any]:
         """Postmark inbound JSON, behind HTTP Basic."""
-        return await _basic_auth_email(request, ingestor, Provider.POSTMARK, postmark.parse)
+        raw = await read_request(request, Channel.EMAIL, Provider.POSTMARK)
+        _require_basic_auth(raw, ingestor)
+        outcome = await ingest(ingestor, raw, postmark.parse)
+        return Response({"accepted": outcome.events}, status_code=200)
 
 
-async def _basic_auth_email(
-    request: Request[Any, Any, Any],
-    ingestor: NamedDependency[Ingestor],
-    provider: Provider,
-    parse: Parser,
-) -> Response[Any]:
-    raw = await read_request(request, Channel.EMAIL, provider)
+def _require_basic_auth(raw: RawRequest, ingestor: Ingestor) -> None:
+    """Refuse (401) a request without the ``[email]`` section's Basic credentials."""
     config = ingestor.tenants.config.email
     if config is None or not email.verify_basic_auth(
         raw.headers, config.basic_auth.get_secret_value()
     ):
         raise refuse(raw, "missing or invalid HTTP Basic credentials")
-    outcome = await ingest(ingestor, raw, parse)
-    return Response({"accepted": outcome.events}, status_code=200)

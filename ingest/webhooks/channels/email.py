@@ -30,6 +30,7 @@ from contracts import (
     Participant,
     Provider,
     Tenant,
+    TenantDirectory,
     message_event_id,
 )
 from contracts.tenants import without_plus_tag
@@ -54,6 +55,7 @@ __all__ = [
     "InboundEmail",
     "attachment_kind",
     "from_mime",
+    "recipient_tenants",
     "to_result",
     "verify_basic_auth",
 ]
@@ -126,7 +128,7 @@ def to_result(mail: InboundEmail, *, provider: Provider, context: ParseContext) 
     sender_name, sender = parse_mailbox(mail.sender) if mail.sender else (None, None)
     if sender is None:
         raise ParseError(f"email has no valid sender address: {mail.sender!r}")
-    recipients = _mailboxes(*mail.to, *mail.cc, *mail.envelope_to)
+    recipients = _recipients(mail)
     routed = _route(recipients, context)
     if routed is None:
         listed = ", ".join(box.address for box in recipients) or "none"
@@ -171,6 +173,8 @@ def to_result(mail: InboundEmail, *, provider: Provider, context: ParseContext) 
                 subject=subject,
                 text=text,
                 attachments=[_attachment(item) for item in mail.attachments],
+                # In-Reply-To names the message this one answers, as WhatsApp's context.id.
+                reply_to_provider_message_id=_bare_id(mail.in_reply_to),
             ),
             email=EmailHeaders(
                 message_id=message_id,
@@ -182,6 +186,17 @@ def to_result(mail: InboundEmail, *, provider: Provider, context: ParseContext) 
     except ValidationError as error:
         return ParseResult(problems=[f"email {message_id!r} is not a valid event: {error}"])
     return ParseResult(events=[event])
+
+
+def recipient_tenants(mail: InboundEmail, tenants: TenantDirectory) -> list[Tenant]:
+    """Every tenant a recipient of ``mail`` belongs to, once each, in routing order: the first
+    is the tenant ``to_result`` routes the email to."""
+    found: dict[str, Tenant] = {}
+    for box in _recipients(mail):
+        tenant = tenants.by_email_address(box.address)
+        if tenant is not None:
+            found.setdefault(tenant.id, tenant)
+    return list(found.values())
 
 
 def attachment_kind(mime_type: str | None) -> AttachmentKind:
@@ -208,6 +223,11 @@ class _Mailbox(NamedTuple):
     name: str | None
     address: str
     written: str
+
+
+def _recipients(mail: InboundEmail) -> list[_Mailbox]:
+    """The mailboxes an email is routed by, in routing order."""
+    return _mailboxes(*mail.to, *mail.cc, *mail.envelope_to)
 
 
 def _mailboxes(*values: str) -> list[_Mailbox]:

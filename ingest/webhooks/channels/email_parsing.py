@@ -134,6 +134,13 @@ def parse_message(raw: bytes) -> EmailMessage:
     return BytesParser(policy=policy.default, _class=EmailMessage).parsebytes(raw)
 
 
+def parse_message_headers(raw: bytes) -> EmailMessage:
+    """Only the header section of a whole message, for routing before a full parse; its
+    headers read exactly as ``parse_message``'s do."""
+    parser = BytesParser(policy=policy.default, _class=EmailMessage)
+    return parser.parsebytes(raw, headersonly=True)
+
+
 def parse_header_block(text: str) -> EmailMessage:
     """A block of ``Name: value`` header lines (SendGrid's ``headers`` field)."""
     return Parser(policy=policy.default, _class=EmailMessage).parsestr(text, headersonly=True)

@@ -1,6 +1,8 @@
-"""Postmark inbound: a parsed email posted as JSON."""
+"""Postmark inbound: a parsed email posted as JSON, with the raw MIME in ``RawEmail`` when
+the server's "include raw email content" setting is on."""
 
 from collections.abc import Mapping
+from dataclasses import fields, replace
 from typing import Any
 
 from contracts import Provider
@@ -11,17 +13,16 @@ from ingest.webhooks.channels.base import (
     ParseResult,
     load_json,
 )
-from ingest.webhooks.channels.email import InboundEmail, to_result
-from ingest.webhooks.channels.email_parsing import AttachmentMeta, header, parse_message
-
-_THREADING = ("message-id", "in-reply-to", "references")
+from ingest.webhooks.channels.email import InboundEmail, from_mime, to_result
+from ingest.webhooks.channels.email_parsing import AttachmentMeta
 
 
 def parse(raw: bytes, headers: Headers, context: ParseContext) -> ParseResult:
     """The MessageEvent of an inbound email, or a problem when no recipient is a tenant's.
 
     The top-level ``MessageID`` is Postmark's own id, used only when the email has no
-    ``Message-ID`` header.
+    ``Message-ID`` header. Threading headers and the ``Date`` (when there is no ``Date``
+    field) come from ``Headers[]``; whatever is still missing, from ``RawEmail``.
     """
     try:
         payload = load_json(raw)
@@ -30,7 +31,7 @@ def parse(raw: bytes, headers: Headers, context: ParseContext) -> ParseResult:
     if not isinstance(payload, dict):
         raise ParseError("Postmark body is not a JSON object")
 
-    threading = _threading_headers(payload)
+    listed = _listed_headers(payload)
     from_full = payload.get("FromFull")
     mail = InboundEmail(
         sender=(_mailbox(from_full) if isinstance(from_full, Mapping) else "")
@@ -46,18 +47,21 @@ def parse(raw: bytes, headers: Headers, context: ParseContext) -> ParseResult:
         stripped_text=_text(payload, "StrippedTextReply"),
         html=_text(payload, "HtmlBody"),
         attachments=_attachments(payload.get("Attachments")),
-        message_id=threading.get("message-id"),
+        message_id=listed.get("message-id"),
         provider_id=_text(payload, "MessageID"),
-        in_reply_to=threading.get("in-reply-to"),
-        references=threading.get("references"),
-        date=_text(payload, "Date"),
+        in_reply_to=listed.get("in-reply-to"),
+        references=listed.get("references"),
+        date=_text(payload, "Date") or listed.get("date"),
         extra_references=[value for value in (_text(payload, "MailboxHash"),) if value],
     )
+    raw_email = _text(payload, "RawEmail")
+    if raw_email is not None and _incomplete(mail):
+        mail = _completed(mail, from_mime(raw_email.encode("utf-8", errors="replace")))
     return to_result(mail, provider=Provider.POSTMARK, context=context)
 
 
-def _threading_headers(payload: Mapping[str, Any]) -> dict[str, str]:
-    """Message-ID, In-Reply-To and References from ``Headers[]``, else from ``RawEmail``."""
+def _listed_headers(payload: Mapping[str, Any]) -> dict[str, str]:
+    """``Headers[]`` ({Name, Value}) by lower-case name, the first non-empty value of each."""
     found: dict[str, str] = {}
     items = payload.get("Headers")
     for item in items if isinstance(items, list) else []:
@@ -65,14 +69,30 @@ def _threading_headers(payload: Mapping[str, Any]) -> dict[str, str]:
             name, value = item.get("Name"), item.get("Value")
             if isinstance(name, str) and isinstance(value, str) and value.strip():
                 found.setdefault(name.strip().lower(), value)
-    raw_email = _text(payload, "RawEmail")
-    if "message-id" not in found and raw_email:
-        message = parse_message(raw_email.encode("utf-8", errors="replace"))
-        for name in _THREADING:
-            value = header(message, name)
-            if value:
-                found.setdefault(name, value)
-    return {name: found[name] for name in _THREADING if name in found}
+    return found
+
+
+def _incomplete(mail: InboundEmail) -> bool:
+    """Whether the parsed fields lack what the event needs, so ``RawEmail`` is worth parsing:
+    the sender, a header recipient, a body, the date or the Message-ID."""
+    return not (
+        mail.sender
+        and (mail.to or mail.cc)
+        and (mail.text or mail.html)
+        and mail.date
+        and mail.message_id
+    )
+
+
+def _completed(mail: InboundEmail, raw: InboundEmail) -> InboundEmail:
+    """``mail`` with each empty field taken from the raw message's (Postmark's own fields,
+    such as the envelope recipients and MessageID, stay as they are)."""
+    missing = {
+        field.name: getattr(raw, field.name)
+        for field in fields(mail)
+        if not getattr(mail, field.name) and getattr(raw, field.name)
+    }
+    return replace(mail, **missing)
 
 
 def _mailboxes(payload: Mapping[str, Any], full: str, plain: str) -> list[str]:

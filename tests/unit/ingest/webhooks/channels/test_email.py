@@ -1,10 +1,13 @@
 """Shared email logic: Basic auth, routing, the MessageEvent, MIME, forms and HTML text."""
 
 import base64
+import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -19,16 +22,23 @@ from contracts import (
     message_event_id,
     parse_tenants,
 )
-from ingest.webhooks.channels.base import ParseError
+from ingest.webhooks.channels import mailgun, postmark, sendgrid
+from ingest.webhooks.channels.base import ParseError, Parser
 from ingest.webhooks.channels.email import (
     AttachmentMeta,
     InboundEmail,
     attachment_kind,
     from_mime,
+    recipient_tenants,
     to_result,
     verify_basic_auth,
 )
-from ingest.webhooks.channels.email_parsing import html_to_text, read_form
+from ingest.webhooks.channels.email_parsing import (
+    html_to_text,
+    parse_message,
+    parse_message_headers,
+    read_form,
+)
 from tests.unit.ingest.webhooks.channels.adapter_helpers import (
     RECEIVED_AT,
     make_context,
@@ -226,6 +236,97 @@ def test_threading_headers_lose_their_brackets(directory: TenantDirectory) -> No
     assert event.email.references == ["r1@x", "r2@x", "a@x"]
 
 
+def test_in_reply_to_is_the_reply_target(directory: TenantDirectory) -> None:
+    """In-Reply-To (its first id, brackets removed) is the message the email answers; an email
+    without one answers none."""
+    reply = only_event(inbound_email(in_reply_to=" <a@x> <b@x>"), directory)
+    assert reply.content.reply_to_provider_message_id == "a@x"
+    assert only_event(inbound_email(), directory).content.reply_to_provider_message_id is None
+
+
+def mailgun_reply() -> tuple[dict[str, str], bytes]:
+    headers = [
+        ["From", "Ann <ann@customer.example>"],
+        ["To", "bookings@acme.example"],
+        ["Message-Id", "<r1@customer.example>"],
+        ["In-Reply-To", "<out-1@acme.example>"],
+    ]
+    body = urlencode(
+        {
+            "recipient": "bookings@acme.example",
+            "from": "Ann <ann@customer.example>",
+            "body-plain": "Yes",
+            "message-headers": json.dumps(headers),
+        }
+    ).encode()
+    return {"content-type": "application/x-www-form-urlencoded"}, body
+
+
+def sendgrid_reply() -> tuple[dict[str, str], bytes]:
+    block = (
+        "From: Ann <ann@customer.example>\r\nTo: bookings@acme.example\r\n"
+        "Message-ID: <r1@customer.example>\r\nIn-Reply-To: <out-1@acme.example>\r\n"
+    )
+    return multipart_body(
+        [
+            ("headers", block, None, None),
+            ("from", "Ann <ann@customer.example>", None, None),
+            ("to", "bookings@acme.example", None, None),
+            ("text", "Yes", None, None),
+        ]
+    )
+
+
+def postmark_reply() -> tuple[dict[str, str], bytes]:
+    payload = {
+        "FromFull": {"Email": "ann@customer.example", "Name": "Ann"},
+        "ToFull": [{"Email": "bookings@acme.example", "Name": ""}],
+        "TextBody": "Yes",
+        "Date": "Tue, 7 May 2024 10:00:00 +0000",
+        "Headers": [
+            {"Name": "Message-ID", "Value": "<r1@customer.example>"},
+            {"Name": "In-Reply-To", "Value": "<out-1@acme.example>"},
+        ],
+    }
+    return {"content-type": "application/json"}, json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize(
+    ("parse", "request_of"),
+    [
+        pytest.param(mailgun.parse, mailgun_reply, id="mailgun"),
+        pytest.param(sendgrid.parse, sendgrid_reply, id="sendgrid"),
+        pytest.param(postmark.parse, postmark_reply, id="postmark"),
+    ],
+)
+def test_every_provider_keeps_in_reply_to_as_the_reply_target(
+    directory: TenantDirectory,
+    parse: Parser,
+    request_of: Callable[[], tuple[dict[str, str], bytes]],
+) -> None:
+    """Mailgun, SendGrid and Postmark alike: In-Reply-To is the reply target and stays in the
+    email headers."""
+    headers, body = request_of()
+    [event] = parse(body, headers, make_context(tenants=directory)).events
+    assert isinstance(event, MessageEvent)
+    assert event.content.reply_to_provider_message_id == "out-1@acme.example"
+    assert event.email is not None
+    assert event.email.in_reply_to == "out-1@acme.example"
+
+
+def test_recipient_tenants_in_routing_order(directory: TenantDirectory) -> None:
+    """Tenants of To, Cc, then envelope recipients, once each, plus tags ignored."""
+    mail = inbound_email(
+        to=["someone@else.example", "desk@globex.example"],
+        cc=["x@mail.acme.example"],
+        envelope_to=["bookings+ABC-123456@acme.example", "DESK@globex.example"],
+    )
+    assert [tenant.id for tenant in recipient_tenants(mail, directory)] == ["globex", "acme"]
+    assert recipient_tenants(inbound_email(to=["a@nowhere.example"]), directory) == []
+    routed = only_event(mail, directory)
+    assert routed.tenant_id == recipient_tenants(mail, directory)[0].id
+
+
 def test_stripped_reply_is_preferred(directory: TenantDirectory) -> None:
     """The provider's reply-without-history replaces the full text."""
     mail = inbound_email(text="Yes\r\n\r\n> old quoted text", stripped_text="Yes")
@@ -309,6 +410,23 @@ def test_from_mime_reads_headers_bodies_and_attachments() -> None:
     assert mail.message_id == "<mime-1@customer.example>"
     assert mail.in_reply_to == "<prev@acme.example>"
     assert mail.attachments == [AttachmentMeta(filename="pic.png", mime_type="image/png", size=8)]
+
+
+def test_parse_message_headers_reads_headers_as_the_full_parse_does() -> None:
+    """The headers-only parse gives the full parse's header values and leaves the body
+    unparsed."""
+    message = EmailMessage()
+    message["From"] = "a@b.example"
+    message["To"] = "=?utf-8?q?Zo=C3=AB?= <zoe@acme.example>, bookings@acme.example"
+    message["Cc"] = "c@d.example"
+    message.set_content("text")
+    message.add_attachment(b"x", maintype="application", subtype="pdf", filename="a.pdf")
+    raw = message.as_bytes()
+    headers_only, full = parse_message_headers(raw), parse_message(raw)
+    for name in ("From", "To", "Cc"):
+        assert str(headers_only[name]) == str(full[name])
+    assert isinstance(headers_only.get_payload(), str)
+    assert full.is_multipart()
 
 
 def test_from_mime_does_not_count_parts_of_attached_messages() -> None:

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from contracts import AttachmentKind, Channel, Direction, MessageEvent, TenantDirectory
+from contracts import (
+    AttachmentKind,
+    Channel,
+    Direction,
+    MessageEvent,
+    TenantDirectory,
+    parse_tenants,
+)
 from ingest.webhooks.channels import postmark
 from ingest.webhooks.channels.base import ParseError
 from tests.conftest import provider_fixture
@@ -128,6 +135,7 @@ def test_threading_headers(tenants: TenantDirectory) -> None:
     assert event.email is not None
     assert event.email.in_reply_to == "out-1@acme.example"
     assert event.email.references == ["out-0@acme.example", "out-1@acme.example"]
+    assert event.content.reply_to_provider_message_id == "out-1@acme.example"
 
 
 def test_message_id_from_raw_email(tenants: TenantDirectory) -> None:
@@ -214,3 +222,98 @@ def test_missing_sender_is_a_parse_error(tenants: TenantDirectory) -> None:
         postmark.parse(
             postmark_payload(From=None, FromFull=None), {}, make_context(tenants=tenants)
         )
+
+
+# --- RawEmail when the parsed fields are missing, Date from Headers[] ------------------------
+
+RAW_TENANTS = parse_tenants(
+    '[[tenants]]\nid = "acme"\nname = "Acme"\n'
+    'email_addresses = ["replies@example.com", "test@inbound.example.com"]\n',
+    environ={},
+)
+
+
+def test_raw_email_only_is_parsed() -> None:
+    """Rails' Postmark ingress test posts nothing but RawEmail: sender, recipient, subject,
+    body, date, threading headers and attachments all come from the MIME."""
+    event = parse_one(provider_fixture("postmark_inbound_raw_only_rails.json"), RAW_TENANTS)
+    assert event.tenant_id == "acme"
+    assert event.direction is Direction.INBOUND
+    assert event.participant.channel_user_id == "jason@37signals.com"
+    assert event.participant.display_name == "Jason Fried"
+    assert event.business.channel_account_id == "replies@example.com"
+    assert event.provider_message_id == "0CB459E0-0336-41DA-BC88-E6E28C697DDB@37signals.com"
+    assert event.content.subject == "Discussion: Let's debate these attachments"
+    assert event.content.text == "Let's talk about these images:"
+    assert event.occurred_at == datetime(2011, 9, 13, 19, 19, 37, tzinfo=UTC)
+    assert [(a.kind, a.filename) for a in event.content.attachments] == [
+        (AttachmentKind.IMAGE, "avatar1.jpeg"),
+        (AttachmentKind.IMAGE, "avatar2.jpg"),
+    ]
+    replied_to = "4e6e35f5a38b4_479f13bb90078178@small-app-01.mail"
+    assert event.content.reply_to_provider_message_id == replied_to
+    assert event.email is not None
+    assert event.email.in_reply_to == replied_to
+    assert event.email.references == [replied_to]
+
+
+def test_raw_email_fills_only_what_is_missing() -> None:
+    """anymail's "include raw email" payload: From, To, Subject, Date and Message-ID come from
+    RawEmail; Postmark's own StrippedTextReply, Bcc, MessageID and Attachments stay."""
+    event = parse_one(provider_fixture("postmark_inbound_raw_email_anymail.json"), RAW_TENANTS)
+    assert event.participant.channel_user_id == "from+test@example.org"
+    assert event.participant.display_name == "Displayed From"
+    assert event.business.channel_account_id == "test@inbound.example.com"
+    assert event.provider_message_id == "CAEPk3R+4Zr@mail.example.org"
+    assert event.content.subject == "Test subject"
+    assert event.content.text == "stripped plaintext body"
+    assert event.occurred_at == datetime(2017, 10, 12, 1, 31, 4, tzinfo=UTC)
+    assert [a.filename for a in event.content.attachments] == ["no-duplicates.txt"]
+
+
+def test_parsed_fields_win_over_raw_email(tenants: TenantDirectory) -> None:
+    """RawEmail only fills gaps: a payload missing its Date keeps its own sender and subject."""
+    raw_email = (
+        "From: someone-else@raw.example\r\nSubject: raw subject\r\n"
+        "Date: Mon, 6 May 2024 08:00:00 +0000\r\n\r\nraw body\r\n"
+    )
+    event = parse_one(postmark_payload(Date=None, RawEmail=raw_email), tenants)
+    assert event.participant.channel_user_id == "ann@customer.example"
+    assert event.content.subject == "Hello"
+    assert event.content.text == "Hi"
+    assert event.occurred_at == datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
+
+
+def test_without_sender_and_raw_email_it_is_still_a_parse_error(tenants: TenantDirectory) -> None:
+    """A RawEmail without a From header cannot supply the missing sender."""
+    raw = postmark_payload(From=None, FromFull=None, RawEmail="Subject: no sender\r\n\r\nx")
+    with pytest.raises(ParseError):
+        postmark.parse(raw, {}, make_context(tenants=tenants))
+
+
+def doc_example_without_date(**headers: str) -> bytes:
+    """Postmark's documented example with its ``Date`` field removed and ``headers`` appended
+    to ``Headers[]``."""
+    payload = json.loads(provider_fixture("postmark_inbound.json"))
+    del payload["Date"]
+    payload["Headers"] += [{"Name": name, "Value": value} for name, value in headers.items()]
+    return json.dumps(payload).encode()
+
+
+def test_date_from_headers_when_there_is_no_date_field(tenants: TenantDirectory) -> None:
+    """Without a Date field the Date in Headers[] (any case, RFC 5322) gives occurred_at in
+    UTC."""
+    event = parse_one(doc_example_without_date(date="Thu, 5 Apr 2012 16:59:01 +0200"), tenants)
+    assert event.occurred_at == datetime(2012, 4, 5, 14, 59, 1, tzinfo=UTC)
+    assert parse_one(doc_example_without_date(), tenants).occurred_at == RECEIVED_AT
+
+
+def test_date_field_wins_over_headers(tenants: TenantDirectory) -> None:
+    """The top-level Date is used when present, whatever Headers[] says."""
+    raw = postmark_payload(
+        Headers=[
+            {"Name": "Message-ID", "Value": "<pm-1@customer.example>"},
+            {"Name": "Date", "Value": "Wed, 1 Jan 2020 00:00:00 +0000"},
+        ]
+    )
+    assert parse_one(raw, tenants).occurred_at == datetime(2024, 5, 7, 10, 0, tzinfo=UTC)
