@@ -1,10 +1,12 @@
 """From a signed webhook at the gateway to a stored, linked thread, through the real broker."""
 
+import json
 from typing import Any
 
 import pytest
 
 from domain.store.database import Store
+from tests.conftest import provider_fixture
 from tests.integration.conftest import GatewayClient
 from tests.signing import meta_signature, whatsapp_text_payload
 from tests.waiting import eventually
@@ -70,3 +72,124 @@ async def test_webhook_to_linked_thread(
 
     message = await eventually(linked_message, within=30, what="the message linked")
     assert message["content"]["text"] == "Hi, is 9am free? ABC-000001"
+
+
+async def test_2026_payloads_from_webhook_to_the_chats_page(
+    client: GatewayClient, store: Store, consumers: None
+) -> None:
+    """Signed webhooks of 2026 through the gateway, the broker and the workers: a Messenger
+    sticker and an Instagram story share show their media URL on /messages, and a WhatsApp
+    edit changes the message it names."""
+    sticker = provider_fixture("messenger_sticker_metadocs.json").replace(
+        b'"1234567890"', b'"1691462197845448"'
+    )
+    story = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": "1234567890",
+                "time": 1788859253587,
+                "messaging": [
+                    {
+                        "sender": {"id": "5678"},
+                        "recipient": {"id": "1234567890"},
+                        "timestamp": 1788859253587,
+                        "message": {
+                            "mid": "mid-story",
+                            "attachments": [
+                                {
+                                    "type": "ig_story",
+                                    "payload": {
+                                        "story_media_url": "https://lookaside.fbsbx.com/story.jpg"
+                                    },
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    original = whatsapp_text_payload(wamid_prefix="wamid.E2E", text="Table for 2")
+    edit = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550783881",
+                                    "phone_number_id": "106540352242922",
+                                },
+                                "messages": [
+                                    {
+                                        "from": "16505551234",
+                                        "id": "wamid.E2E.edit",
+                                        "timestamp": "1749416999",
+                                        "type": "edit",
+                                        "edit": {
+                                            "original_message_id": "wamid.E2E.0.0",
+                                            "message": {
+                                                "type": "text",
+                                                "text": {"body": "Table for 3"},
+                                            },
+                                        },
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    for path, body in (
+        ("/webhooks/messenger", sticker),
+        ("/webhooks/instagram", json.dumps(story).encode()),
+        ("/webhooks/whatsapp", edit),
+        ("/webhooks/whatsapp", original),
+    ):
+        answer = await client.post(
+            path,
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "x-hub-signature-256": meta_signature(body),
+            },
+        )
+        assert answer.status_code == 200, (path, answer.text)
+
+    async def urls() -> dict[str, str] | None:
+        found = {}
+        async for message in store.database["messages"].find({}):
+            for attachment in message["content"].get("attachments", []):
+                found[message["channel"]] = attachment.get("url")
+        return found if len(found) == 2 else None
+
+    stored = await eventually(urls, within=30, what="the sticker and the story")
+    assert stored == {
+        "messenger": "<STICKER_URL>",
+        "instagram": "https://lookaside.fbsbx.com/story.jpg",
+    }
+    for channel in ("messenger", "instagram"):
+        thread = await store.database["threads"].find_one({"channel": channel})
+        assert thread is not None
+        page = await client.get(
+            f"/v1/threads/{thread['_id']}/messages",
+            headers={"authorization": "Bearer acme-test-key"},
+        )
+        [message] = page.json()["items"]
+        assert message["content"]["attachments"][0]["url"] == stored[channel]
+
+    async def edited() -> dict[str, Any] | None:
+        return await store.database["messages"].find_one(
+            {"provider_message_id": "wamid.E2E.0.0", "content.text": "Table for 3"}
+        )
+
+    message = await eventually(edited, within=30, what="the edited message")
+    assert [v["content"]["text"] for v in message["versions"]] == ["Table for 2"]
