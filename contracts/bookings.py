@@ -2,13 +2,12 @@
 
 from datetime import date
 from typing import ClassVar
-from uuid import UUID
 
 from pydantic import Field
 
 from contracts.base import LenientContractModel
 from contracts.enums import BookingEventType, BookingStatus, Channel
-from contracts.types import Amount, CurrencyCode, Identifier, UtcDatetime, Version
+from contracts.types import Amount, CurrencyCode, Identifier, ProducerEventId, UtcDatetime, Version
 
 
 class Booking(LenientContractModel):
@@ -72,7 +71,7 @@ class BookingEvent(LenientContractModel):
 
     SCHEMA: ClassVar[str] = "booking.event/1"
 
-    event_id: UUID
+    event_id: ProducerEventId
     tenant_id: Identifier
     type: BookingEventType
     occurred_at: UtcDatetime

@@ -57,3 +57,16 @@ ProviderName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0
 
 #: An ISO 4217 currency code.
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable characters only (no control characters or line breaks)")
+    return value
+
+
+#: (v1.1) An id its producer chose: a UUID, a ULID, ``evt_4411``: 1 to 200 printable
+#: characters, kept exactly as given.
+ProducerEventId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_printable)
+]

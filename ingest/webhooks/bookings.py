@@ -1,7 +1,6 @@
 """``POST /v1/bookings/events``: booking channels that cannot produce to Kafka post here."""
 
 from typing import Any
-from uuid import UUID
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from contracts import BookingEvent, booking_event_id
 from contracts.bookings import Booking, BookingCustomer, Guest
 from contracts.enums import BookingEventType
-from contracts.types import UtcDatetime, Version
+from contracts.types import ProducerEventId, UtcDatetime, Version
 from ingest.auth import tenant_from_bearer
 from ingest.correlation import current_correlation_id
 from ingest.errors import PayloadTooLarge, Unprocessable
@@ -23,7 +22,7 @@ class BookingEventIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event_id: UUID | None = None
+    event_id: ProducerEventId | None = None
     tenant_id: str | None = None
     type: BookingEventType
     occurred_at: UtcDatetime
@@ -60,8 +59,8 @@ class BookingEvents(Controller):
                 "tenant_id does not match the API key's tenant",
                 details=[{"field": "tenant_id", "message": "must be the API key's tenant"}],
             )
-        event_id = posted.event_id or booking_event_id(
-            tenant.id, posted.booking.booking_id, posted.version
+        event_id = posted.event_id or str(
+            booking_event_id(tenant.id, posted.booking.booking_id, posted.version)
         )
         try:
             event = BookingEvent.model_validate(

@@ -40,6 +40,10 @@ def posted_booking(**changes: Any) -> dict[str, Any]:
         ({"booking__grand_total": "1" * 50}, "booking.grand_total"),
         ({"booking__grand_total": "-5"}, "booking.grand_total"),
         ({"booking__grand_total": "NaN"}, "booking.grand_total"),
+        ({"event_id": ""}, "event_id"),
+        ({"event_id": "x" * 201}, "event_id"),
+        ({"event_id": "evt\n4411"}, "event_id"),
+        ({"event_id": 4411}, "event_id"),
     ],
 )
 async def test_a_booking_the_store_cannot_hold_is_422_naming_the_field(
@@ -80,3 +84,21 @@ async def test_a_deeply_nested_body_is_a_client_error(client: GatewayClient) -> 
         )
         assert response.status_code in (400, 422), (path, response.status_code, response.text)
         assert response.json()["error"]["code"] in ("bad_request", "validation_error")
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    ["evt-4411", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "evt_123", "c7f5a3b2-0000-4000-8000-0000000000ab"],
+)
+async def test_a_booking_systems_own_event_id_is_kept(
+    client: GatewayClient, settings: Settings, topic_reader: TopicReader, event_id: str
+) -> None:
+    """(v1.1) Any id of 1 to 200 printable characters: 202, published as given."""
+    response = await client.post(
+        "/v1/bookings/events", json=posted_booking(event_id=event_id), headers=ACME
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {"event_id": event_id}
+    [record] = await topic_reader.read(settings.topic_bookings, expect=1)
+    assert json.loads(record.value)["event_id"] == event_id
+    assert dict(record.headers)["event_id"] == event_id.encode()
