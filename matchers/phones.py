@@ -19,7 +19,7 @@ one, so two numbers are the same phone iff their keys are equal.
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 _MAX_CACHED = 65536
 
@@ -28,13 +28,15 @@ _BR_MOBILE_LEADS = frozenset("6789")
 
 @lru_cache(maxsize=_MAX_CACHED)
 def normalise_phone(raw: str, region: str | None = None) -> str | None:
-    """The E.164 form of ``raw``, or None when it is not a valid number.
+    """The E.164 form of ``raw``, or None when it is not even a possible number.
 
     ``region`` (ISO 3166 alpha-2) reads numbers written without a country code; ``00`` and
     ``+`` international prefixes, spaces, dashes and brackets are accepted. A valid number is
     returned as written; a number that ``phonenumbers`` rejects only because it is in a legacy
     spelling (Brazil's mobile without the ninth digit, Mexico's ``+52 1``, Argentina's mobile
-    without the 9) is returned in its modern, canonical spelling.
+    without the 9) is returned in its modern, canonical spelling; any other number that is
+    not valid but possible (the right length for its country: ``+44 7911 654321``, a range
+    newer than the library's metadata) is returned as written.
     """
     text = raw.strip()
     if not text:
@@ -51,6 +53,11 @@ def normalise_phone(raw: str, region: str | None = None) -> str | None:
     candidate = _canonical_spelling(e164)
     if candidate != e164 and _is_valid_e164(candidate):
         return candidate
+    # (v1.1) A possible number (the right length for its country) is kept as written: ranges
+    # newer than the library's metadata are real numbers people write from. A number only
+    # possible for dialling within its area (IS_POSSIBLE_LOCAL_ONLY) is too short to be one.
+    if phonenumbers.is_possible_number_with_reason(number) == ValidationResult.IS_POSSIBLE:
+        return e164
     return None
 
 
@@ -68,9 +75,8 @@ def phone_match_key(e164: str) -> str:
 
     Brazil's mobiles without the ninth digit, Mexico's ``+521`` mobiles and Argentina's mobiles
     without the 9 get their canonical spelling (see the module docstring); the rewrite is made
-    only when the canonical spelling is a valid number. Every other number is its own key.
-    Pass only numbers ``normalise_phone`` accepted: an invalid number must never be matched,
-    and its key is just the string given.
+    only when the canonical spelling is a valid number. Every other number, possible numbers
+    included, is its own key. Pass only numbers ``normalise_phone`` accepted.
     """
     candidate = _canonical_spelling(e164)
     if candidate != e164 and _is_valid_e164(candidate):

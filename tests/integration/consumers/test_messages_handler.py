@@ -244,3 +244,28 @@ async def test_instagram_identity_from_a_booking_links_the_thread(
     [thread] = await threads(store)
     assert thread["customer_id"] is not None
     assert thread["matched_by"] == "channel_identity"
+
+
+async def test_a_possible_number_newer_than_the_metadata_links(
+    messages: MessagesHandler, store: Store, tenants: TenantDirectory
+) -> None:
+    """(v1.1) +44 7911 654321 is possible but not valid by phonenumbers' metadata: the
+    booking stores it as the customer's phone and an SMS from it links by phone."""
+    await BookingsHandler(store, tenants).handle(
+        booking_event(booking_id="b-possible", emails=[], phone="+44 7911 654321")
+    )
+    [customer] = await store.database["customers"].find({}).to_list()
+    assert customer["phone"] == "+447911654321"
+    assert not customer.get("unmatched_phones")
+    await messages.handle(
+        message_event(
+            provider_message_id="SM-possible",
+            channel="sms",
+            provider="twilio",
+            channel_user_id="+447911654321",
+            phone="+447911654321",
+        )
+    )
+    [thread] = await threads(store)
+    assert thread["customer_id"] == customer["_id"]
+    assert thread["matched_by"] == "phone"

@@ -108,18 +108,37 @@ def test_valid_numbers_are_kept_as_written(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "expected"),
     [
-        "+55 11 1234-5678",
-        "+55 00 8765-4321",
-        "+52 1 55 1234 567",
-        "+52 1 55 1234 56789",
-        "+54 9 15 1234-5678",
+        # A UK mobile range newer than the metadata (the issue's own example).
+        ("+44 7911 654321", "+447911654321"),
+        # Brazil: a landline subscriber starting 1 has no legacy rewrite; kept as written.
+        ("+55 11 1234-5678", "+551112345678"),
+        # Mexico: the old +52 1 prefix is rewritten only when the result is valid.
+        ("+52 1 55 1234 567", "+521551234567"),
+        # Argentina: the 9 is not dropped or added on a number that is not valid.
+        ("+54 9 15 1234-5678", "+5491512345678"),
     ],
 )
-def test_numbers_invalid_in_every_spelling_are_none(raw: str) -> None:
-    """No legacy rewrite rescues a number that is invalid in its modern spelling too."""
-    assert normalise_phone(raw) is None
+def test_possible_numbers_are_kept_as_written(raw: str, expected: str) -> None:
+    """(v1.1) A number the right length for its country is stored and matched in E.164
+    even when phonenumbers does not find it valid (ranges newer than its metadata); no
+    legacy rewrite applies, because the variant keys need a valid number."""
+    assert normalise_phone(raw) == expected
+    assert phone_match_key(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+52 1 55 1234 56789", None),  # too long
+        ("+44 12", None),  # too short
+        ("12345", "GB"),  # possible only when dialled locally
+        ("not a phone", "GB"),
+    ],
+)
+def test_numbers_that_are_not_even_possible_are_none(raw: str, region: str | None) -> None:
+    assert normalise_phone(raw, region) is None
 
 
 @pytest.mark.parametrize(
