@@ -14,7 +14,7 @@ from bson import Decimal128
 from contracts import BookingEvent, Guest, Tenant
 from domain import analytics
 from domain.documents import BookingDocument, GuestDocument
-from domain.linking import link_identifiers
+from domain.linking import link_identifiers, link_references
 from domain.profiles import ProfileDetails, booking_changes, details_of_customer, identifiers_of
 from domain.store.database import Store
 from matchers import keys
@@ -42,6 +42,13 @@ class BookingService:
         guests = [await self._guest(tenant, guest, event) for guest in event.guests]
         applied, previous = await self.store.bookings.upsert_if_newer(
             _booking_document(event, customer_id, rule, guests)
+        )
+        # Messages naming this booking (or the customer's external id) may have come first.
+        await link_references(
+            self.store,
+            tenant.id,
+            customer_id,
+            [event.booking.confirmation_code, event.customer.external_id or ""],
         )
         # Refresh even when this version was already stored: a crash between the booking write
         # and the refresh would otherwise leave the analytics behind for good.

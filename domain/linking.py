@@ -1,5 +1,6 @@
-"""Retroactive linking: when a profile gains an identifier, its earlier unlinked threads and
-communications with that identifier become the customer's."""
+"""Retroactive linking: when a profile gains an identifier, or a booking its code, the earlier
+unlinked threads and communications with it become the customer's, so links do not depend on
+whether a message or the booking it names was handled first."""
 
 from domain.store.database import Store
 from matchers import keys
@@ -33,6 +34,33 @@ async def link_identifiers(
                 continue  # another customer linked it first
             await store.messages.link_thread(thread["_id"], customer_id, str(rule))
             linked += 1
+    if linked:
+        latest = await store.messages.latest_for_customer(tenant_id, customer_id)
+        if latest is not None:
+            await store.customers.touch_contact(customer_id, latest)
+    return linked
+
+
+async def link_references(
+    store: Store, tenant_id: str, customer_id: str, references: list[str]
+) -> int:
+    """Link every unlinked thread with a message naming one of ``references`` (a booking's
+    confirmation code, the customer's external id); returns how many."""
+    wanted = [reference for reference in references if reference]
+    if not wanted:
+        return 0
+    linked = 0
+    for thread_id in sorted(await store.messages.threads_referencing(tenant_id, wanted)):
+        thread = await store.threads.get(tenant_id, thread_id)
+        if thread is None or thread.get("customer_id"):
+            continue
+        if any(key.startswith("group:") for key in thread["participant_keys"]):
+            continue  # a group's thread is nobody's
+        rule = str(Rule.REFERENCE)
+        if await store.threads.link(thread_id, customer_id, rule, []) != customer_id:
+            continue
+        await store.messages.link_thread(thread_id, customer_id, rule)
+        linked += 1
     if linked:
         latest = await store.messages.latest_for_customer(tenant_id, customer_id)
         if latest is not None:

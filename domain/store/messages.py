@@ -55,6 +55,7 @@ class Messages:
         await self._collection.create_index(
             [("tenant_id", 1), ("customer_id", 1), ("occurred_at", -1), ("_id", -1)]
         )
+        await self._collection.create_index([("tenant_id", 1), ("references", 1)])
 
     async def insert_new(self, documents: list[MessageDocument]) -> set[str]:
         """Insert each message unless already stored; the ids actually inserted."""
@@ -178,6 +179,13 @@ class Messages:
             },
             {"$set": {"deleted": True, "preview": preview}},
         )
+
+    async def threads_referencing(self, tenant_id: str, references: list[str]) -> set[str]:
+        """The threads with a message that names any of ``references``."""
+        found = self._collection.find(
+            {"tenant_id": tenant_id, "references": {"$in": references}}, {"thread_id": 1}
+        )
+        return {doc["thread_id"] async for doc in found}
 
     async def remove(self, messages: list[str]) -> None:
         await self._collection.delete_many({"_id": {"$in": messages}})

@@ -12,7 +12,7 @@ from consumers.messages import MessagesHandler
 from consumers.statuses import StatusesHandler
 from contracts import TenantDirectory
 from domain.store.database import Store
-from tests.factories import booking_event, message_event, status_event
+from tests.factories import booking_event, confirmation_code, message_event, status_event
 
 pytestmark = pytest.mark.integration
 
@@ -269,3 +269,32 @@ async def test_a_possible_number_newer_than_the_metadata_links(
     [thread] = await threads(store)
     assert thread["customer_id"] == customer["_id"]
     assert thread["matched_by"] == "phone"
+
+
+async def test_a_message_naming_a_booking_handled_first_links_when_the_booking_arrives(
+    messages: MessagesHandler, store: Store, tenants: TenantDirectory
+) -> None:
+    """(v1.1) The README's first steps in the order the topics often give them: the message
+    "about booking ABC-..." before the booking. The thread and its message are linked by
+    reference once the booking is stored, as they would be the other way round."""
+    code = confirmation_code("b-later")
+    await messages.handle(
+        message_event(
+            provider_message_id="wamid.early",
+            channel_user_id="447911000555",
+            phone="+447911000555",
+            text=f"Hi, about booking {code}",
+            references=[code],
+        )
+    )
+    [thread] = await threads(store)
+    assert thread["customer_id"] is None
+    await BookingsHandler(store, tenants).handle(
+        booking_event(booking_id="b-later", emails=["late@example.com"], phone=None)
+    )
+    [thread] = await threads(store)
+    [customer] = await store.database["customers"].find({}).to_list()
+    assert (thread["customer_id"], thread["matched_by"]) == (customer["_id"], "reference")
+    message = await stored(store, "wamid.early")
+    assert (message["customer_id"], message["matched_by"]) == (customer["_id"], "reference")
+    assert customer["analytics"]["last_contact_at"] is not None
