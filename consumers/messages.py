@@ -1,6 +1,8 @@
 """``chat.messages.v1``: each poll's events recorded by the domain in one go: messages, and
 (v1.1) the edits, identity changes and consent choices ordered with them."""
 
+from collections.abc import Sequence
+
 from consumers.errors import known_tenant
 from contracts import (
     ConsentEvent,
@@ -36,7 +38,7 @@ class MessagesHandler:
     async def handle(self, event: ConversationEvent) -> None:
         await self.handle_batch([event])
 
-    async def handle_batch(self, events: list[ConversationEvent]) -> None:
+    async def handle_batch(self, events: Sequence[ConversationEvent]) -> None:
         """Record a poll's events; an unknown tenant fails the batch, which the runner then
         handles one by one, so only that event is dead-lettered.
 

@@ -70,7 +70,7 @@ class IdentityEvent(ContractModel):
     channel: Channel
     provider: ProviderName
     #: The id of the provider's notice (a WhatsApp system message's wamid).
-    provider_event_id: Identifier
+    provider_message_id: Identifier
     change: IdentityChange
     occurred_at: UtcDatetime
     received_at: UtcDatetime

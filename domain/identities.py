@@ -36,7 +36,7 @@ class IdentityService:
             "identity_moved",
             change=str(event.change),
             threads=len(threads),
-            provider_event_id=event.provider_event_id,
+            provider_message_id=event.provider_message_id,
         )
 
 

@@ -238,7 +238,7 @@ def _identity_event(
         tenant_id=scope.tenant.id,
         channel=Channel.WHATSAPP,
         provider=Provider.META,
-        provider_event_id=wamid,
+        provider_message_id=wamid,
         change=change,
         occurred_at=_occurred_at(message),
         received_at=scope.context.received_at,

@@ -22,7 +22,9 @@ _COMPARED = ("content", "original_content", "versions", "edited_at", "preview", 
 
 
 async def stored(store: Store, provider_message_id: str) -> dict[str, Any]:
-    found = await store.database["messages"].find_one({"provider_message_id": provider_message_id})
+    found: dict[str, Any] | None = await store.database["messages"].find_one(
+        {"provider_message_id": provider_message_id}
+    )
     assert found is not None, provider_message_id
     return found
 
@@ -30,6 +32,7 @@ async def stored(store: Store, provider_message_id: str) -> dict[str, Any]:
 async def thread_of(client: GatewayClient, phone: str) -> dict[str, Any]:
     listing = (await client.get("/v1/threads", headers=ACME)).json()
     [thread] = [t for t in listing["items"] if t["participant"].get("phone") == phone]
+    assert isinstance(thread, dict)
     return thread
 
 
@@ -49,7 +52,7 @@ async def test_an_edit_before_or_after_its_original_gives_the_same_message(
 ) -> None:
     """Original then two edits, against the two edits (one of them twice) then the
     original: the same content, versions, edit time and preview."""
-    results = []
+    results: list[dict[str, Any]] = []
     for n, order in enumerate(("original first", "edits first")):
         person = _person(n)
         original = message_event(
@@ -73,7 +76,8 @@ async def test_an_edit_before_or_after_its_original_gives_the_same_message(
             await messages.handle_batch([edits[1], edits[0]])
             await messages.handle_batch([edits[0]])
             await messages.handle_batch([original])
-        results.append({k: (await stored(store, f"wamid.o{n}")).get(k) for k in _COMPARED})
+        message = await stored(store, f"wamid.o{n}")
+        results.append({k: message.get(k) for k in _COMPARED})
     assert results[0] == results[1]
     assert results[0]["content"]["text"] == "See you at 10:30"
     assert [v["content"]["text"] for v in results[0]["versions"]] == [
@@ -122,8 +126,8 @@ async def test_a_revoke_hides_the_text_everywhere_the_api_shows_it(
             text=None,
             channel_user_id=person["channel_user_id"],
         )
-        for event in [revoke, original] if revoke_first else [original, revoke]:
-            await messages.handle_batch([event])
+        await messages.handle_batch([revoke if revoke_first else original])
+        await messages.handle_batch([original if revoke_first else revoke])
         thread = await thread_of(client, person["phone"])
         [message] = await messages_of(client, thread["id"])
         assert message["deleted"] is True

@@ -60,9 +60,11 @@ async def test_later_booking_updates_identifiers(handler: BookingsHandler, store
     [profile] = await customers(store)
     assert profile["emails"] == ["ann@example.com", "ann.lee@work.example"]
     assert profile["analytics"]["total_bookings"] == 2
-    # +44 7700 900123 is in Ofcom's drama range: invalid, so it is kept but never matched.
-    assert profile["phone"] == "+447911123456"
-    assert profile["unmatched_phones"] == ["+447700900123"]
+    # +44 7700 900123 is in Ofcom's drama range, not valid by phonenumbers' metadata but a
+    # possible number: (v1.1) stored and matched like any other.
+    assert profile["phone"] == "+447700900123"
+    assert profile["previous_phones"] == ["+447911123456"]
+    assert not profile.get("unmatched_phones")
     await handler.handle(
         booking_event(
             booking_id="b-3",
@@ -82,7 +84,7 @@ async def test_later_booking_updates_identifiers(handler: BookingsHandler, store
     )
     ann = (await customers(store))[0]
     assert ann["phone"] == "+447912345678"
-    assert ann["previous_phones"] == ["+447911123456"]
+    assert ann["previous_phones"] == ["+447911123456", "+447700900123"]
 
 
 async def test_found_by_previous_phone(handler: BookingsHandler, store: Store) -> None:

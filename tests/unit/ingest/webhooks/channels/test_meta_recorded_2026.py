@@ -18,6 +18,7 @@ from contracts import (
     MessageEvent,
     StatusEvent,
     TenantDirectory,
+    message_event_id,
     parse_tenants,
 )
 from ingest.webhooks.channels import instagram, messenger, whatsapp
@@ -136,6 +137,7 @@ def test_whatsapp_receipts_keep_pricing_and_conversation(name: str) -> None:
 
 def test_whatsapp_quoted_reply() -> None:
     [message] = parsed(whatsapp.parse, "whatsapp_text_reply_context_capture.json").events
+    assert isinstance(message, MessageEvent)
     assert message.content.reply_to_provider_message_id == (
         "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI4RkFFNEFEQzdENUZGMTM3RTAA"
     )
@@ -157,7 +159,7 @@ def test_whatsapp_unsupported_messages_are_placeholders_with_ids_of_their_own(na
     assert message.content.type is ContentType.UNSUPPORTED
     assert message.content.text
     assert message.content.text.startswith("A message WhatsApp cannot show here")
-    real = whatsapp.message_event_id("whatsapp", "meta", message.provider_message_id)
+    real = message_event_id("whatsapp", "meta", message.provider_message_id)
     assert message.event_id != real
 
 
@@ -188,6 +190,7 @@ def test_messenger_edit() -> None:
 
 def test_messenger_quoted_reply() -> None:
     [message] = parsed(messenger.parse, "messenger_reply_to_metadocs.json").events
+    assert isinstance(message, MessageEvent)
     assert message.content.reply_to_provider_message_id == (
         "m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU"
     )

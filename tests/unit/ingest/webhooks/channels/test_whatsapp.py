@@ -97,11 +97,12 @@ def parse_bytes(raw: bytes, tenants: TenantDirectory) -> ParseResult:
 
 
 def only_event(raw: bytes, tenants: TenantDirectory) -> MessageEvent | StatusEvent:
-    """The single event a payload yields, asserting it raised no problem."""
+    """The single message or receipt a payload yields, asserting it raised no problem."""
     result = parse_bytes(raw, tenants)
     assert result.problems == []
-    assert len(result.events) == 1
-    return result.events[0]
+    [event] = result.events
+    assert isinstance(event, MessageEvent | StatusEvent)
+    return event
 
 
 def only_message(raw: bytes, tenants: TenantDirectory) -> MessageEvent:
