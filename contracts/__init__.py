@@ -6,6 +6,7 @@ This package imports nothing else of Threadline's.
 from contracts.bookings import (
     Address,
     Booking,
+    BookingConsent,
     BookingCustomer,
     BookingEvent,
     ChannelIdentity,
@@ -84,6 +85,7 @@ __all__ = [
     "Attachment",
     "AttachmentKind",
     "Booking",
+    "BookingConsent",
     "BookingCustomer",
     "BookingEvent",
     "BookingEventType",

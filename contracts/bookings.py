@@ -6,6 +6,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from contracts.base import LenientContractModel
+from contracts.changes import ConsentStatus, ConsentTopic
 from contracts.enums import BookingEventType, BookingStatus, Channel
 from contracts.types import Amount, CurrencyCode, Identifier, ProducerEventId, UtcDatetime, Version
 
@@ -40,6 +41,15 @@ class ChannelIdentity(LenientContractModel):
     channel_user_id: Identifier
 
 
+class BookingConsent(LenientContractModel):
+    """(v1.1) A consent choice made on the booking form; without a channel, for every one."""
+
+    topic: ConsentTopic
+    status: ConsentStatus
+    channel: Channel | None = None
+    occurred_at: UtcDatetime
+
+
 class BookingCustomer(LenientContractModel):
     name: str
     emails: list[str] = Field(default_factory=list)
@@ -52,6 +62,7 @@ class BookingCustomer(LenientContractModel):
     date_of_birth: date | None = None
     company_name: str | None = None
     channel_identities: list[ChannelIdentity] = Field(default_factory=list)
+    consents: list[BookingConsent] = Field(default_factory=list)
 
 
 class Guest(LenientContractModel):

@@ -8,6 +8,7 @@ second applies it.
 import structlog
 
 from contracts import StatusEvent
+from domain.consents import send_error_consent
 from domain.documents import Changes, MessageDocument, StatusErrorDocument
 from domain.store.database import Store
 from matchers.participants import participant_keys
@@ -24,6 +25,8 @@ class StatusService:
         error: StatusErrorDocument | None = (
             {"code": event.error.code, "title": event.error.title} if event.error else None
         )
+        if (opted_out := send_error_consent(event)) is not None:
+            await self.store.consents.keep([opted_out])
         if event.watermark is not None:
             await self._watermark(event)
             return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from contracts import BookingEvent
 
 if TYPE_CHECKING:
-    from contracts import MessageEditEvent, MessageEvent, StatusEvent
+    from contracts import ConsentEvent, MessageEditEvent, MessageEvent, StatusEvent
 
 
 def confirmation_code(booking_id: str) -> str:
@@ -178,5 +178,39 @@ def edit_event(
             "participant": {"channel_user_id": channel_user_id, "phone": f"+{channel_user_id}"},
             "business": {"channel_account_id": "106540352242922"},
             **({"content": {"type": "text", "text": text}} if text is not None else {}),
+        }
+    )
+
+
+def consent_event(
+    *,
+    status: str = "revoked",
+    topic: str = "all",
+    channel: str = "sms",
+    tenant_id: str = "acme",
+    phone: str = "+447911123456",
+    occurred_at: datetime | None = None,
+    source: str = "twilio_opt_out_type",
+    keyword: str | None = "STOP",
+) -> "ConsentEvent":
+    """A consent choice made by the person with ``phone`` on ``channel``."""
+    from contracts import ConsentEvent, change_event_id
+
+    at = occurred_at or datetime(2026, 5, 1, 12, tzinfo=UTC)
+    user = phone if channel == "sms" else phone.lstrip("+")
+    return ConsentEvent.model_validate(
+        {
+            "event_id": change_event_id("consent", channel, "test", user, status, at.isoformat()),
+            "tenant_id": tenant_id,
+            "channel": channel,
+            "provider": "twilio" if channel == "sms" else "meta",
+            "occurred_at": at,
+            "received_at": at,
+            "participant": {"channel_user_id": user, "phone": phone},
+            "business": {"channel_account_id": "+13177933221"},
+            "topic": topic,
+            "status": status,
+            "source": source,
+            "keyword": keyword,
         }
     )

@@ -53,6 +53,14 @@ class Bookings:
         )
         return [customer async for doc in cursor if (customer := doc["customer_id"])]
 
+    async def consents_of_customer(self, tenant_id: str, customer_id: str) -> list[BookingDocument]:
+        """The customer's bookings as primary booker, with the consents their forms gave."""
+        found = self._collection.find(
+            {"tenant_id": tenant_id, "customer_id": customer_id},
+            {"booking_id": 1, "customer.consents": 1},
+        )
+        return await found.to_list()
+
     async def of_customer(self, tenant_id: str, customer_id: str) -> list[BookingForAnalytics]:
         """The bookings a customer made as primary booker, with what analytics need."""
         found = self._collection.find(

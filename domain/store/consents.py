@@ -23,3 +23,12 @@ class ConsentEvents:
     async def keep(self, documents: list[ConsentEventDocument]) -> None:
         """Store each choice once; one delivered again is already there."""
         await insert_missing(self._collection, documents)
+
+    async def of_participants(self, tenant_id: str, keys: list[str]) -> list[ConsentEventDocument]:
+        """Every choice made under any of ``keys`` (in any channel), oldest first."""
+        if not keys:
+            return []
+        found = await self._collection.find(
+            {"tenant_id": tenant_id, "participant_keys": {"$in": keys}}
+        ).to_list()
+        return sorted(found, key=lambda doc: (doc["occurred_at"], doc["_id"]))

@@ -154,6 +154,13 @@ class Threads:
             if thread.get("customer_id") is None and channel in (None, thread["channel"])
         ]
 
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[ThreadDocument]:
+        """The customer's threads: their channel and participant keys."""
+        return await self._collection.find(
+            {"tenant_id": tenant_id, "customer_id": customer_id},
+            {"channel": 1, "participant_keys": 1},
+        ).to_list()
+
     async def with_keys(
         self, tenant_id: str, channel: str, keys: list[str]
     ) -> list[ThreadDocument]:

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contracts import Tenant
+from domain.consents import consent_of
 from domain.customers import (
     CustomerChanges,
     CustomerError,
@@ -23,6 +24,7 @@ from ingest.api.schemas.customers import (
     BookingPage,
     CommunicationPage,
     Customer,
+    CustomerConsent,
     CustomerIn,
     CustomerPage,
     CustomerPatch,
@@ -123,11 +125,27 @@ class CustomersApi(Controller):
     async def detail(
         self,
         tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
         customer_service: NamedDependency[CustomerService],
         customer_id: FromPath[str],
     ) -> Customer:
-        """404 with ``details.merged_into`` for a customer merged into another."""
-        return Customer.from_document(await customer_service.get(tenant, customer_id))
+        """404 with ``details.merged_into`` for a customer merged into another; with the
+        customer's consent per channel and topic."""
+        document = await customer_service.get(tenant, customer_id)
+        return Customer.from_document(document, await consent_of(store, tenant.id, customer_id))
+
+    @get("/{customer_id:str}/consent", responses=errors(404))
+    async def consent(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        customer_service: NamedDependency[CustomerService],
+        customer_id: FromPath[str],
+    ) -> CustomerConsent:
+        """(v1.1) The latest consent choice per channel and topic (``not_captured`` where
+        none was made), and every choice, with when and where it was made."""
+        await customer_service.get(tenant, customer_id)
+        return CustomerConsent.from_view(await consent_of(store, tenant.id, customer_id))
 
     @patch("/{customer_id:str}", responses=errors(404, 409, 422))
     async def update(

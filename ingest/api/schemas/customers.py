@@ -8,11 +8,13 @@ from bson import Decimal128
 from pydantic import Field
 
 from contracts import Address, Channel, ChannelIdentity, Direction
+from domain.consents import ConsentChoice, ConsentView
 from domain.documents import BookingDocument, CustomerDocument, MessageDocument, MoneyDocument
 from ingest.api.schemas.common import ApiModel, RequestModel, utc
 
 EMAIL_PATTERN = r"^\s*[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\s*$"
 EmailAddress = Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)]
+ConsentState = Literal["given", "revoked", "not_captured"]
 CustomerSort = Literal["-created_at", "created_at", "name", "-total_bookings", "-last_booking_at"]
 
 
@@ -70,9 +72,15 @@ class Customer(ApiModel):
     updated_at: datetime | None = None
     analytics: Analytics
     known_customers: list[KnownCustomer]
+    consent: dict[str, dict[str, ConsentState]] | None = Field(
+        default=None,
+        description="(v1.1) {channel: {topic: status}}; on the customer detail only",
+    )
 
     @classmethod
-    def from_document(cls, document: CustomerDocument) -> "Customer":
+    def from_document(
+        cls, document: CustomerDocument, consent: ConsentView | None = None
+    ) -> "Customer":
         return cls(
             id=document["_id"],
             name=document.get("name"),
@@ -102,6 +110,53 @@ class Customer(ApiModel):
                 )
                 for item in document.get("known_customers") or []
             ],
+            consent=consent.summary() if consent else None,
+        )
+
+
+class ConsentItem(ApiModel):
+    channel: Channel
+    topic: Literal["marketing", "all"]
+    status: ConsentState
+    occurred_at: datetime | None
+    source: str | None = Field(
+        description="whatsapp_user_preferences, twilio_opt_out_type, sms_keyword, send_error, "
+        "booking_form; null when not captured"
+    )
+    business_account: str | None = Field(
+        default=None, description="the business sender the choice was made to, when known"
+    )
+
+    @classmethod
+    def from_choice(cls, item: ConsentChoice | tuple[str, str]) -> "ConsentItem":
+        if isinstance(item, ConsentChoice):
+            return cls(
+                channel=Channel(item.channel),
+                topic=item.topic,
+                status=item.status,
+                occurred_at=utc(item.occurred_at),
+                source=item.source,
+                business_account=item.business_account or None,
+            )
+        channel, topic = item
+        return cls(
+            channel=Channel(channel),
+            topic=topic,
+            status="not_captured",
+            occurred_at=None,
+            source=None,
+        )
+
+
+class CustomerConsent(ApiModel):
+    items: list[ConsentItem] = Field(description="the latest choice per channel and topic")
+    history: list[ConsentItem] = Field(description="every choice, oldest first")
+
+    @classmethod
+    def from_view(cls, view: ConsentView) -> "CustomerConsent":
+        return cls(
+            items=[ConsentItem.from_choice(item) for item in view.items],
+            history=[ConsentItem.from_choice(item) for item in view.history],
         )
 
 

@@ -51,6 +51,7 @@ OPERATIONS = (
     "GET /v1/customers/{customer_id}/guest-bookings",
     "GET /v1/customers/{customer_id}/communications",
     "GET /v1/customers/{customer_id}/threads",
+    "GET /v1/customers/{customer_id}/consent",
 )
 COVERED = r"^/v1/(threads|customers)(/|$)"
 
