@@ -226,6 +226,8 @@ class ThreadDocument(TypedDict):
     summary_written: NotRequired[int]
     #: When the summary last changed (the thread list's snapshot paging reads it).
     summary_at: NotRequired[datetime]
+    #: (v1.1) The thread this one became when both turned out to be one participant's.
+    merged_into: NotRequired[str]
 
 
 class StatusErrorDocument(TypedDict):

@@ -20,7 +20,7 @@ from domain.statuses import apply_pending
 from domain.store.customers import CandidatePool
 from domain.store.database import Store
 from domain.store.threads import new_thread
-from domain.threads import refresh_summaries
+from domain.threads import converge, refresh_summaries
 from matchers.identity import Resolution, Rule
 from matchers.participants import conversation_keys
 
@@ -38,6 +38,8 @@ class _Poll:
     threads: dict[tuple[str, str, tuple[str, ...]], ThreadDocument] = field(default_factory=dict)
     #: Within a batch, a thread's unlinked messages without references match alike.
     unmatched: dict[str, Resolution] = field(default_factory=dict)
+    #: Threads retired in this poll (one participant's threads made one), and their survivor.
+    retired: dict[str, ThreadDocument] = field(default_factory=dict)
 
 
 class MessageService:
@@ -144,7 +146,9 @@ class MessageService:
         created = await self.store.threads.create_many(list(planned.values()))
         for cache_key, document in planned.items():
             poll.threads[cache_key] = created[document["_id"]]
-        return [await self._thread(poll, event) for event in events]
+        threads = [await self._thread(poll, event) for event in events]
+        # A thread retired by a later event of this poll lives on as its survivor.
+        return [poll.retired.get(thread["_id"], thread) for thread in threads]
 
     async def _thread(self, poll: _Poll, event: MessageEvent) -> ThreadDocument:
         """The event's thread: known from this poll, found, or created; an inbound message
@@ -154,7 +158,20 @@ class MessageService:
         cache_key = (tenant_id, channel, tuple(keys))
         thread = poll.threads.get(cache_key)
         if thread is None:
-            thread = _oldest(poll.existing.get((tenant_id, channel, key)) for key in keys)
+            found = {
+                t["_id"]: t
+                for key in keys
+                if (t := poll.existing.get((tenant_id, channel, key))) is not None
+                and t["_id"] not in poll.retired
+            }
+            if len(found) > 1:
+                # (v1.1) One participant, one thread: this event shows two are the same person.
+                thread = await converge(self.store, list(found.values()))
+                for retired in found:
+                    if retired != thread["_id"]:
+                        poll.retired[retired] = thread
+            else:
+                thread = _oldest(found.values())
             if thread is None or not set(keys) <= set(thread["participant_keys"]):
                 thread = await self.store.threads.find_or_create(
                     tenant_id,

@@ -187,6 +187,22 @@ class Messages:
         )
         return {doc["thread_id"] async for doc in found}
 
+    async def move_thread(self, source: str, target: str) -> int:
+        """Every message of ``source`` into ``target``; how many moved."""
+        found = [
+            doc["_id"] async for doc in self._collection.find({"thread_id": source}, {"_id": 1})
+        ]
+        if found:
+            await self._collection.update_many(
+                {"_id": {"$in": found}}, {"$set": {"thread_id": target}}
+            )
+        return len(found)
+
+    async def _ids_of_thread(self, thread: str) -> list[str]:
+        return [
+            doc["_id"] async for doc in self._collection.find({"thread_id": thread}, {"_id": 1})
+        ]
+
     async def remove(self, messages: list[str]) -> None:
         await self._collection.delete_many({"_id": {"$in": messages}})
 

@@ -116,6 +116,17 @@ class Threads:
             },
         )
 
+    async def add_keys(self, thread: str, keys: list[str]) -> None:
+        await self._collection.update_one(
+            {"_id": thread}, {"$addToSet": {"participant_keys": {"$each": keys}}}
+        )
+
+    async def retire(self, thread: str, survivor: str) -> None:
+        """``thread`` lives on as ``survivor``: it keeps no key, so nothing finds it again."""
+        await self._collection.update_one(
+            {"_id": thread}, {"$set": {"merged_into": survivor, "participant_keys": []}}
+        )
+
     async def link(
         self, thread: str, customer_id: str | None, matched_by: str | None, candidates: list[str]
     ) -> str | None:

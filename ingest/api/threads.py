@@ -8,6 +8,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from contracts import Channel, Tenant
 from domain import threads
+from domain.documents import ThreadDocument
 from domain.store.database import Store
 from ingest.api.cursors import Cursors
 from ingest.api.inbox import ThreadFilters, list_threads, message_page, thread_views
@@ -61,9 +62,7 @@ class ThreadsApi(Controller):
         store: NamedDependency[Store],
         thread_id: FromPath[str],
     ) -> Thread:
-        thread = await store.threads.get(tenant.id, thread_id)
-        if thread is None:
-            raise NotFound("thread not found")
+        thread = await live_thread(store, tenant.id, thread_id)
         (view,) = await thread_views(store, tenant.id, [thread])
         return view
 
@@ -84,9 +83,7 @@ class ThreadsApi(Controller):
         """Oldest first. Without ``before`` or ``after``: the newest ``limit`` messages."""
         if before and after:
             raise BadRequest("give before or after, not both")
-        thread = await store.threads.get(tenant.id, thread_id)
-        if thread is None:
-            raise NotFound("thread not found")
+        await live_thread(store, tenant.id, thread_id)
         return await message_page(store, tenant.id, thread_id, before, after, limit)
 
     @post("/{thread_id:str}/read", status_code=204, responses=errors(404))
@@ -97,7 +94,16 @@ class ThreadsApi(Controller):
         thread_id: FromPath[str],
     ) -> None:
         """Everything in the thread up to now is read: ``unread_count`` becomes 0."""
-        thread = await store.threads.get(tenant.id, thread_id)
-        if thread is None:
-            raise NotFound("thread not found")
+        thread = await live_thread(store, tenant.id, thread_id)
         await threads.mark_read(store, tenant.id, thread)
+
+
+async def live_thread(store: Store, tenant_id: str, thread_id: str) -> ThreadDocument:
+    """The tenant's thread; 404 otherwise, with ``details.merged_into`` for a thread that
+    became another when both turned out to be one participant's."""
+    thread = await store.threads.get(tenant_id, thread_id)
+    if thread is None:
+        raise NotFound("thread not found")
+    if survivor := thread.get("merged_into"):
+        raise NotFound("thread was merged", details={"merged_into": survivor})
+    return thread

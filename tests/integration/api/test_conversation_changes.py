@@ -247,3 +247,61 @@ async def test_played_and_read_stand_beside_each_other_and_pricing_is_kept(
     assert read["status"] == "read"
     assert played["pricing"] == pricing
     assert played["conversation"] == conversation
+
+
+async def test_a_phone_thread_and_a_user_id_thread_of_one_person_become_one(
+    messages: MessagesHandler, client: GatewayClient, store: Store
+) -> None:
+    """(v1.1) A WhatsApp thread known by the phone and one known by the business-scoped user
+    id; a message carrying both shows they are one person: one thread with every message
+    once, and the retired id answers 404 naming the survivor."""
+    phone, user = "+447911000777", "US.13491208655302741918"
+    await messages.handle_batch(
+        [message_event(provider_message_id="wamid.p1", channel_user_id=phone[1:], phone=phone)]
+    )
+    await messages.handle_batch(
+        [
+            message_event(
+                provider_message_id="wamid.u1",
+                channel_user_id=user,
+                phone=None,
+                user_id=user,
+                occurred_at=T0 + timedelta(minutes=1),
+            )
+        ]
+    )
+    assert await store.database["threads"].count_documents({}) == 2
+    both = message_event(
+        provider_message_id="wamid.b1",
+        channel_user_id=phone[1:],
+        phone=phone,
+        user_id=user,
+        occurred_at=T0 + timedelta(minutes=2),
+    )
+    await messages.handle_batch([both])
+    await messages.handle_batch([both])  # delivered again
+    threads = await store.database["threads"].find({}).to_list()
+    [survivor] = [t for t in threads if not t.get("merged_into")]
+    [retired] = [t for t in threads if t.get("merged_into")]
+    assert retired["merged_into"] == survivor["_id"]
+    listing = (await client.get("/v1/threads", headers=ACME)).json()["items"]
+    assert [t["id"] for t in listing] == [survivor["_id"]]
+    assert listing[0]["message_count"] == 3
+    page = await messages_of(client, survivor["_id"])
+    assert sorted(m["provider_message_id"] for m in page) == ["wamid.b1", "wamid.p1", "wamid.u1"]
+    gone = await client.get(f"/v1/threads/{retired['_id']}", headers=ACME)
+    assert gone.status_code == 404
+    assert gone.json()["error"]["details"] == {"merged_into": survivor["_id"]}
+    # A later message under either key alone joins the survivor.
+    await messages.handle_batch(
+        [
+            message_event(
+                provider_message_id="wamid.u2",
+                channel_user_id=user,
+                phone=None,
+                user_id=user,
+                occurred_at=T0 + timedelta(minutes=3),
+            )
+        ]
+    )
+    assert (await stored(store, "wamid.u2"))["thread_id"] == survivor["_id"]
