@@ -18,6 +18,7 @@ CREDENTIAL_HEADERS = frozenset(
         b"content-type",
         b"x-twilio-email-event-webhook-signature",
         b"x-twilio-email-event-webhook-timestamp",
+        b"x-twilio-webhooks-signature-settings",
     }
 )
 

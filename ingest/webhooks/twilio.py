@@ -4,9 +4,10 @@ from typing import Any
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from pydantic import SecretStr
 
 from contracts import Channel, Provider
-from ingest.webhooks.channels import twilio
+from ingest.webhooks.channels import twilio, twilio_signing
 from ingest.webhooks.pipeline import Ingestor, RawRequest
 from ingest.webhooks.requests import ingest, read_request, refuse
 
@@ -22,12 +23,20 @@ class TwilioWebhooks(Controller):
     async def twilio(
         self, request: Request[Any, Any, Any], ingestor: NamedDependency[Ingestor]
     ) -> Response[str]:
-        """Verify against the tenant's auth token (found by AccountSid), then ingest."""
+        """Verify against the secrets of the tenant the request names (by AccountSid,
+        Messaging Service or number), then ingest."""
         raw = await read_request(request, Channel.SMS, Provider.TWILIO)
         tenant = twilio.find_tenant(raw.body, ingestor.tenants)
-        token = tenant.twilio_auth_token if tenant else None
         url = _public_url(ingestor.settings.public_base_url, raw)
-        if token is None or not twilio.verify(raw.body, raw.headers, url, token.get_secret_value()):
+        # One reason for every refusal, so the answer does not tell which numbers, accounts or
+        # Messaging Services are a tenant's.
+        if tenant is None or not twilio_signing.verify(
+            raw.body,
+            raw.headers,
+            url,
+            _secret(tenant.twilio_auth_token),
+            _secret(tenant.twilio_webhook_signing_key),
+        ):
             raise refuse(raw, "missing or invalid X-Twilio-Signature")
         await ingest(ingestor, raw, twilio.parse)
         return Response(TWIML_EMPTY, status_code=200, media_type="text/xml")
@@ -37,3 +46,7 @@ def _public_url(base: str, raw: RawRequest) -> str:
     """The URL Twilio called: our public base URL, the path, and the query string."""
     url = base.rstrip("/") + raw.path
     return f"{url}?{raw.query_string}" if raw.query_string else url
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
