@@ -2,7 +2,8 @@
 ``user_changed_user_id``.
 
 The threads known by the old identity gain the new one's keys, so the person's later
-messages under it join them. Applying a change twice changes nothing more.
+messages under it join them; a thread the new identity already had becomes one with them.
+Applying a change twice changes nothing more.
 """
 
 import structlog
@@ -10,6 +11,7 @@ import structlog
 from contracts import IdentityEvent, Participant
 from domain.documents import ParticipantDocument
 from domain.store.database import Store
+from domain.threads import converge
 from matchers import normalise_wa_id
 from matchers.participants import participant_keys
 
@@ -32,6 +34,12 @@ class IdentityService:
             details["user_id"] = after.user_id
         for thread in threads:
             await self.store.threads.move_identity(thread["_id"], keys, details)
+        # The new identity may have written first and have a thread of its own: one person,
+        # one thread.
+        found = await self.store.threads.with_keys(event.tenant_id, event.channel, keys)
+        live = {thread["_id"]: thread for thread in found if not thread.get("merged_into")}
+        if len(live) > 1:
+            await converge(self.store, list(live.values()))
         log.info(
             "identity_moved",
             change=str(event.change),

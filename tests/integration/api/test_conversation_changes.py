@@ -9,7 +9,7 @@ import pytest
 
 from consumers.messages import MessagesHandler
 from consumers.statuses import StatusesHandler
-from contracts import StatusEvent, TenantDirectory, status_event_id
+from contracts import IdentityEvent, StatusEvent, TenantDirectory, change_event_id, status_event_id
 from domain.store.database import Store
 from tests.factories import edit_event, message_event
 from tests.integration.api.conftest import ACME
@@ -305,3 +305,57 @@ async def test_a_phone_thread_and_a_user_id_thread_of_one_person_become_one(
         ]
     )
     assert (await stored(store, "wamid.u2"))["thread_id"] == survivor["_id"]
+
+
+async def test_a_changed_number_joins_the_new_numbers_thread_to_the_old_one(
+    messages: MessagesHandler, store: Store
+) -> None:
+    """The person wrote from the new number before WhatsApp's user_changed_number arrived:
+    the notice makes the two threads one, and later messages from either number join it."""
+    old, new = "+447911000881", "+447911000882"
+    await messages.handle_batch(
+        [message_event(provider_message_id="wamid.old", channel_user_id=old[1:], phone=old)]
+    )
+    await messages.handle_batch(
+        [
+            message_event(
+                provider_message_id="wamid.new",
+                channel_user_id=new[1:],
+                phone=new,
+                occurred_at=T0 + timedelta(minutes=1),
+            )
+        ]
+    )
+    change = IdentityEvent.model_validate(
+        {
+            "event_id": change_event_id("identity", "whatsapp", "meta", "wamid.sys"),
+            "tenant_id": "acme",
+            "channel": "whatsapp",
+            "provider": "meta",
+            "provider_message_id": "wamid.sys",
+            "change": "number",
+            "occurred_at": T0 + timedelta(minutes=2),
+            "received_at": T0 + timedelta(minutes=2),
+            "participant": {"channel_user_id": old[1:], "phone": old},
+            "business": {"channel_account_id": "106540352242922"},
+            "new_channel_user_id": new[1:],
+            "new_phone": new,
+        }
+    )
+    await messages.handle_batch([change])
+    await messages.handle_batch([change])
+    live = await store.database["threads"].find({"merged_into": {"$exists": False}}).to_list()
+    [thread] = live
+    assert thread["message_count"] == 2
+    assert thread["participant"]["phone"] == new
+    await messages.handle_batch(
+        [
+            message_event(
+                provider_message_id="wamid.new2",
+                channel_user_id=new[1:],
+                phone=new,
+                occurred_at=T0 + timedelta(minutes=3),
+            )
+        ]
+    )
+    assert (await stored(store, "wamid.new2"))["thread_id"] == thread["_id"]
