@@ -40,9 +40,10 @@ class BookingService:
         )
         await self.update_profile(tenant.id, customer_id, details)
         guests = [await self._guest(tenant, guest, event) for guest in event.guests]
-        applied, previous = await self.store.bookings.upsert_if_newer(
-            _booking_document(event, customer_id, rule, guests)
-        )
+        document = _booking_document(event, customer_id, rule, guests)
+        applied, previous = await self.store.bookings.upsert_if_newer(document)
+        # A merge or delete of the customer may have run between the lookup and the write.
+        customer_id = await self._settle_owner(tenant, event, document, customer_id, details)
         # Messages naming this booking (or the customer's external id) may have come first.
         await link_references(
             self.store,
@@ -97,6 +98,41 @@ class BookingService:
             tenant_id, customer_id, source=source, now=datetime.now(UTC)
         )
         return customer_id, "created"
+
+    async def _settle_owner(
+        self,
+        tenant: Tenant,
+        event: BookingEvent,
+        document: BookingDocument,
+        customer_id: str,
+        details: ProfileDetails,
+    ) -> str:
+        """The customer the booking ends with: the one it was written for while that one is
+        live; the survivor when it was merged meanwhile; found or created anew when it was
+        deleted. The booking is moved there, so it never stays on a retired profile and the
+        merge or delete need not be asked again."""
+        profile = await self.store.customers.get(tenant.id, customer_id)
+        if profile is not None and not profile.get("merged_into"):
+            return customer_id
+        if profile is not None:
+            owner = str(profile["merged_into"])
+        else:
+            owner, _ = await self.find_or_create(
+                tenant.id,
+                details,
+                source=event.booking.source,
+                fallback_key=keys.booking_claim(event.booking.booking_id),
+            )
+        # The details this booking brings belong on the customer it ends with.
+        await self.update_profile(tenant.id, owner, details)
+        if await self.store.bookings.reassign(document["_id"], customer_id, owner):
+            log.info(
+                "booking_followed_its_customer",
+                booking_id=event.booking.booking_id,
+                retired=customer_id,
+                customer_id=owner,
+            )
+        return owner
 
     async def update_profile(
         self, tenant_id: str, customer_id: str, details: ProfileDetails

@@ -148,6 +148,9 @@ class CustomerService:
         await self.store.bookings.move_customer(tenant.id, customer_id, None)
         await self.store.claims.release(tenant.id, customer_id)
         await self.store.customers.delete(tenant.id, customer_id)
+        # Once more: a booking written for the customer while it was being deleted. One written
+        # after this finds the profile gone and goes to the customer its details find.
+        await self.store.bookings.move_customer(tenant.id, customer_id, None)
         for booker in bookers:
             if booker != customer_id:
                 await analytics.refresh(self.store, tenant, booker)
@@ -179,6 +182,9 @@ class CustomerService:
         await self.store.threads.move_customer(tenant.id, other_id, survivor_id)
         await self.store.messages.move_customer(tenant.id, other_id, survivor_id)
         await self.store.customers.mark_merged(tenant.id, other_id, survivor_id)
+        # Once more: a booking written for the other while it was being moved (a booking
+        # worker that found it just before). One written after this sees it merged and follows.
+        await self.store.bookings.move_customer(tenant.id, other_id, survivor_id)
         for customer in sorted({survivor_id, *bookers} - {other_id}):
             await analytics.refresh(self.store, tenant, customer)
         latest = await self.store.messages.latest_for_customer(tenant.id, survivor_id)

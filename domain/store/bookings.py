@@ -43,6 +43,13 @@ class Bookings:
             return False, None  # the stored version is the same or newer
         return True, before["customer_id"] if before else None
 
+    async def reassign(self, booking: str, source: str, target: str) -> bool:
+        """Give the booking ``booking`` to ``target`` if ``source`` still has it."""
+        result = await self._collection.update_one(
+            {"_id": booking, "customer_id": source}, {"$set": {"customer_id": target}}
+        )
+        return result.modified_count == 1
+
     async def get(self, tenant_id: str, booking_id: str) -> BookingDocument | None:
         return await self._collection.find_one({"_id": keys.booking_id(tenant_id, booking_id)})
 

@@ -1,5 +1,6 @@
 """The bookings handler against the real database: profiles, identity and analytics."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -8,6 +9,8 @@ import pytest
 
 from consumers.bookings import BookingsHandler
 from contracts import TenantDirectory
+from domain.bookings import BookingService
+from domain.customers import CustomerService
 from domain.store.database import Store
 from tests.factories import booking_event
 
@@ -208,3 +211,72 @@ async def test_unknown_tenant_is_poison(handler: BookingsHandler) -> None:
 
     with pytest.raises(PoisonMessage, match="unknown tenant"):
         await handler.handle(booking_event(tenant_id="nobody"))
+
+
+class _Interleaved(BookingService):
+    """A booking service that lets ``meanwhile`` run once, between finding the booking's
+    customer and writing the booking: the window a merge or a delete can race into."""
+
+    def __init__(self, store: Store, meanwhile: Callable[[str], Awaitable[None]]) -> None:
+        super().__init__(store)
+        self.meanwhile: Callable[[str], Awaitable[None]] | None = meanwhile
+
+    async def find_or_create(self, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        found = await super().find_or_create(*args, **kwargs)
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            await meanwhile(found[0])
+        return found
+
+
+async def test_a_merge_racing_a_booking_leaves_the_booking_with_the_survivor(
+    handler: BookingsHandler, store: Store, tenants: TenantDirectory
+) -> None:
+    """The booking's customer is merged into another after the booking found it and before
+    it was written: the booking and the analytics end on the survivor, without asking the
+    merge again."""
+    await handler.handle(booking_event(booking_id="b-ann", emails=["ann@example.com"]))
+    await handler.handle(booking_event(booking_id="b-bob", name="Bob", emails=["bob@x.com"]))
+    by_email = {c["emails"][0]: c["_id"] for c in await customers(store)}
+    ann, bob = by_email["ann@example.com"], by_email["bob@x.com"]
+    tenant = tenants.get("acme")
+    assert tenant is not None
+
+    async def merge(found: str) -> None:
+        assert found == ann
+        await CustomerService(store).merge(tenant, bob, ann)
+
+    racing = BookingsHandler(store, tenants, bookings=_Interleaved(store, merge))
+    await racing.handle(booking_event(booking_id="b-ann-2", emails=["ann@example.com"]))
+    booking = await store.database["bookings"].find_one({"booking_id": "b-ann-2"})
+    assert booking is not None
+    assert booking["customer_id"] == bob
+    survivor = await store.database["customers"].find_one({"_id": bob})
+    assert survivor is not None
+    assert survivor["analytics"]["total_bookings"] == 3
+    assert await store.database["bookings"].count_documents({"customer_id": ann}) == 0
+
+
+async def test_a_delete_racing_a_booking_gives_the_booking_to_a_live_customer(
+    handler: BookingsHandler, store: Store, tenants: TenantDirectory
+) -> None:
+    """The booking's customer is deleted in the same window: the booking goes to the customer
+    its details find (here a new profile), never to the deleted id."""
+    await handler.handle(booking_event(booking_id="b-ann", emails=["ann@example.com"]))
+    [ann] = [c["_id"] for c in await customers(store)]
+    tenant = tenants.get("acme")
+    assert tenant is not None
+
+    async def delete(found: str) -> None:
+        assert found == ann
+        await CustomerService(store).delete(tenant, ann)
+
+    racing = BookingsHandler(store, tenants, bookings=_Interleaved(store, delete))
+    await racing.handle(booking_event(booking_id="b-ann-2", emails=["ann@example.com"]))
+    [now] = await customers(store)
+    assert now["_id"] != ann
+    assert now["emails"] == ["ann@example.com"]
+    booking = await store.database["bookings"].find_one({"booking_id": "b-ann-2"})
+    assert booking is not None
+    assert booking["customer_id"] == now["_id"]
+    assert now["analytics"]["total_bookings"] == 1
