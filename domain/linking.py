@@ -44,25 +44,53 @@ async def link_identifiers(
 async def link_references(
     store: Store, tenant_id: str, customer_id: str, references: list[str]
 ) -> int:
-    """Link every unlinked thread with a message naming one of ``references`` (a booking's
-    confirmation code, the customer's external id); returns how many."""
+    """Link every thread with a message naming one of ``references`` (a booking's
+    confirmation code, the customer's external id): unlinked ones, and ones whose first message
+    names it but which an email or phone linked meanwhile, since a reference outranks both.
+    Returns how many changed."""
     wanted = [reference for reference in references if reference]
     if not wanted:
         return 0
-    linked = 0
+    rule = str(Rule.REFERENCE)
+    changed = 0
+    left: set[str] = set()
     for thread_id in sorted(await store.messages.threads_referencing(tenant_id, wanted)):
         thread = await store.threads.get(tenant_id, thread_id)
-        if thread is None or thread.get("customer_id"):
+        if thread is None or thread.get("merged_into"):
             continue
         if any(key.startswith("group:") for key in thread["participant_keys"]):
             continue  # a group's thread is nobody's
-        rule = str(Rule.REFERENCE)
-        if await store.threads.link(thread_id, customer_id, rule, []) != customer_id:
+        owner, matched_by = thread.get("customer_id"), thread.get("matched_by")
+        if owner is None:
+            if await store.threads.link(thread_id, customer_id, rule, []) != customer_id:
+                continue
+            await store.messages.link_thread(thread_id, customer_id, rule)
+        elif matched_by in _WEAKER_THAN_REFERENCE and await _opened_with(store, thread_id, wanted):
+            # Had the booking come first, the thread's first message would have been matched
+            # by this reference, which outranks the email or phone that linked it.
+            if not await store.threads.relink(thread_id, owner, customer_id, rule):
+                continue
+            await store.messages.relink_thread(thread_id, owner, customer_id, rule)
+            if owner != customer_id:
+                left.add(owner)
+        else:
             continue
-        await store.messages.link_thread(thread_id, customer_id, rule)
-        linked += 1
-    if linked:
+        changed += 1
+    if changed:
         latest = await store.messages.latest_for_customer(tenant_id, customer_id)
         if latest is not None:
             await store.customers.touch_contact(customer_id, latest)
-    return linked
+    for previous in sorted(left):
+        await store.customers.set_contact(
+            previous, await store.messages.latest_for_customer(tenant_id, previous)
+        )
+    return changed
+
+
+#: Rules a reference outranks when it finds another customer for a thread (docs/identity.md).
+_WEAKER_THAN_REFERENCE = frozenset({str(Rule.EMAIL), str(Rule.PHONE), str(Rule.PREVIOUS_PHONE)})
+
+
+async def _opened_with(store: Store, thread_id: str, references: list[str]) -> bool:
+    first = await store.messages.first_of_thread(thread_id)
+    return first is not None and any(ref in first.get("references", []) for ref in references)

@@ -246,6 +246,12 @@ class Customers:
             {"_id": customer_id}, {"$max": {"analytics.last_contact_at": occurred_at}}
         )
 
+    async def set_contact(self, customer_id: str, last_contact_at: datetime | None) -> None:
+        """``last_contact_at`` recomputed (after a conversation moved to someone else)."""
+        await self._collection.update_one(
+            {"_id": customer_id}, {"$set": {"analytics.last_contact_at": last_contact_at}}
+        )
+
     async def next_bookings_revision(self, customer_id: str) -> int:
         """Count a change to the customer's bookings; analytics computed after it carry it."""
         doc = await self._collection.find_one_and_update(

@@ -238,6 +238,19 @@ class Messages:
                 {"$set": {"customer_id": customer_id, "matched_by": matched_by}},
             )
 
+    async def first_of_thread(self, thread: str) -> MessageDocument | None:
+        """The thread's earliest message."""
+        return await self._collection.find_one({"thread_id": thread}, sort=_OLDEST_FIRST)
+
+    async def relink_thread(self, thread: str, source: str, target: str, matched_by: str) -> None:
+        """The thread's messages of ``source`` become ``target``'s (a stronger rule found it)."""
+        found = await self._ids_of_thread(thread)
+        if found:
+            await self._collection.update_many(
+                {"_id": {"$in": found}, "customer_id": source},
+                {"$set": {"customer_id": target, "matched_by": matched_by}},
+            )
+
     async def get(self, tenant_id: str, message: str) -> MessageDocument | None:
         return await self._collection.find_one({"_id": message, "tenant_id": tenant_id})
 

@@ -284,6 +284,14 @@ class Threads:
             {"_id": thread, "tenant_id": tenant_id}, {"$max": {"last_read_at": at}}
         )
 
+    async def relink(self, thread: str, source: str, target: str, matched_by: str) -> bool:
+        """Give a thread of ``source`` to ``target``, found by a stronger rule."""
+        result = await self._collection.update_one(
+            {"_id": thread, "customer_id": source},
+            {"$set": {"customer_id": target, "matched_by": matched_by, "candidates": []}},
+        )
+        return result.modified_count == 1
+
     async def move_customer(self, tenant_id: str, source: str, target: str | None) -> int:
         """Relink every thread of ``source`` to ``target`` (None: unlinked)."""
         changes: Changes = {"customer_id": target, "candidates": []}
