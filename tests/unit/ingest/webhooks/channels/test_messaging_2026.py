@@ -1,9 +1,9 @@
-"""Messenger's and Instagram's 2026 formats (SPEC v1.1): stickers of their own type, shared
-posts and stories with their media, edits, and quoted replies.
+"""Messenger's and Instagram's 2026 formats (docs/v1.1.md): stickers of their own type,
+shared posts and stories with their media, edits, and quoted replies.
 
 Built from the syntax of Meta's Messenger Platform webhook reference ("messages",
 "message_edits") and the Instagram messaging attachment types; recorded payloads are in
-``test_messaging_recorded_2026.py`` where they exist.
+``test_meta_recorded_2026.py`` where they exist.
 """
 
 from contracts import (

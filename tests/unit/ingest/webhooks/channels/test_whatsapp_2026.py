@@ -1,8 +1,8 @@
-"""WhatsApp's 2026 formats (SPEC v1.1): edits, revokes, identity changes, played receipts,
-pricing, groups, marketing preferences and quoted replies.
+"""WhatsApp's 2026 formats (docs/v1.1.md): edits, revokes, identity changes, played
+receipts, pricing, groups, marketing preferences and quoted replies.
 
 Cases are built from the syntax on Meta's webhook reference pages (named per test); recorded
-payloads are in ``test_whatsapp_recorded_2026.py`` where they exist.
+payloads are in ``test_meta_recorded_2026.py`` where they exist.
 """
 
 from datetime import UTC, datetime
