@@ -228,22 +228,17 @@ class Messages:
 
     async def link_thread(self, thread: str, customer_id: str, matched_by: str) -> None:
         """Link the thread's unlinked messages to a customer (retroactive linking)."""
-        # The thread's messages by its index, then the unlinked ones among them by id.
-        found = [
-            doc["_id"] async for doc in self._collection.find({"thread_id": thread}, {"_id": 1})
-        ]
-        if found:
-            await self._collection.update_many(
-                {"_id": {"$in": found}, "customer_id": None},
-                {"$set": {"customer_id": customer_id, "matched_by": matched_by}},
-            )
+        await self.relink_thread(thread, None, customer_id, matched_by)
 
     async def first_of_thread(self, thread: str) -> MessageDocument | None:
         """The thread's earliest message."""
         return await self._collection.find_one({"thread_id": thread}, sort=_OLDEST_FIRST)
 
-    async def relink_thread(self, thread: str, source: str, target: str, matched_by: str) -> None:
-        """The thread's messages of ``source`` become ``target``'s (a stronger rule found it)."""
+    async def relink_thread(
+        self, thread: str, source: str | None, target: str, matched_by: str
+    ) -> None:
+        """The thread's messages of ``source`` (None: the unlinked ones) become ``target``'s."""
+        # The thread's messages by its index, then those of ``source`` among them by id.
         found = await self._ids_of_thread(thread)
         if found:
             await self._collection.update_many(
