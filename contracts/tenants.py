@@ -65,6 +65,8 @@ class Tenant(_Section):
     twilio_webhook_signing_key: SecretStr | None = None
     #: (v1.1) A whole-body STOP or START on a number without Advanced Opt-Out is consent.
     sms_keyword_opt_out: bool = True
+    #: (v1.1) Meta's human agent tag: Messenger and Instagram replies allowed for 7 days.
+    human_agent: bool = False
     email_addresses: list[str] = Field(default_factory=list)
     #: (v1.1) SendGrid's Inbound Parse signing public key (base64 DER or PEM); when set,
     #: unsigned or wrongly signed SendGrid requests for this tenant are refused.

@@ -199,6 +199,8 @@ class ThreadSummary(TypedDict):
     unread_count: int
     last_message_at: datetime | None
     last_message: LastMessageDocument | None
+    #: (v1.1) When the customer last wrote, by the provider's clock.
+    last_inbound_at: datetime | None
 
 
 class ThreadDocument(TypedDict):
@@ -228,6 +230,14 @@ class ThreadDocument(TypedDict):
     summary_at: NotRequired[datetime]
     #: (v1.1) The thread this one became when both turned out to be one participant's.
     merged_into: NotRequired[str]
+    #: (v1.1) Working the conversation: open, pending, resolved or snoozed (absent: open),
+    #: when that last changed, until when it is snoozed, who has it, and its labels.
+    status: NotRequired[str]
+    status_at: NotRequired[datetime | None]
+    snoozed_until: NotRequired[datetime | None]
+    assignee: NotRequired[str | None]
+    labels: NotRequired[list[str]]
+    last_inbound_at: NotRequired[datetime | None]
 
 
 class StatusErrorDocument(TypedDict):

@@ -77,6 +77,7 @@ class MessageService:
             await self._supersede_placeholders(tenant_id, channel, ids)
             await apply_edits(self.store, tenant_id, channel, ids)
         await refresh_summaries(self.store, {t["_id"] for t in poll.threads.values()})
+        await self.store.threads.reopen(_written_to(documents, inserted))
         for document in documents:
             if customer_id := document["customer_id"]:
                 await self.store.customers.touch_contact(customer_id, document["occurred_at"])
@@ -296,6 +297,18 @@ def message_document(
 def participant_document(participant: Participant) -> ParticipantDocument:
     """The participant as stored: its fields without the empty ones."""
     return cast("ParticipantDocument", participant.model_dump(exclude_none=True))
+
+
+def _written_to(documents: list[MessageDocument], inserted: set[str]) -> dict[str, datetime]:
+    """The threads a newly stored inbound message went to, with the latest such message's
+    time: a redelivered message is not new, so it reopens nothing twice."""
+    latest: dict[str, datetime] = {}
+    for document in documents:
+        if document["_id"] in inserted and document["direction"] == "inbound":
+            at = document["occurred_at"]
+            thread = document["thread_id"]
+            latest[thread] = max(at, latest.get(thread, at))
+    return latest
 
 
 def thread_participant(event: MessageEvent) -> ParticipantDocument:

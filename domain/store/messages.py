@@ -33,6 +33,7 @@ class _ThreadMessages(TypedDict):
     count: int
     inbound: int
     last: MessageDocument
+    last_inbound_at: datetime | None
 
 
 class _UnreadCount(TypedDict):
@@ -76,6 +77,15 @@ class Messages:
                         "count": {"$sum": 1},
                         "inbound": {"$sum": {"$cond": [{"$eq": ["$direction", "inbound"]}, 1, 0]}},
                         "last": {"$first": "$$ROOT"},
+                        "last_inbound_at": {
+                            "$max": {
+                                "$cond": [
+                                    {"$eq": ["$direction", "inbound"]},
+                                    "$occurred_at",
+                                    None,
+                                ]
+                            }
+                        },
                     }
                 },
             ]
@@ -107,6 +117,7 @@ class Messages:
                 "unread_count": unread.get(thread, 0),
                 "last_message_at": last["occurred_at"] if last else None,
                 "last_message": _last_message(last) if last else None,
+                "last_inbound_at": group.get("last_inbound_at") if group else None,
             }
         return summaries
 

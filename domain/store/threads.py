@@ -116,6 +116,27 @@ class Threads:
             },
         )
 
+    async def reopen(self, threads: dict[str, datetime]) -> None:
+        """(v1.1) Each thread the customer wrote to at the given time is open again, unless it
+        was resolved, set pending or snoozed after that (a late old message changes nothing)."""
+        for thread, wrote_at in threads.items():
+            await self._collection.update_one(
+                {
+                    "_id": thread,
+                    "status": {"$in": ["resolved", "pending", "snoozed"]},
+                    "status_at": {"$lt": wrote_at},
+                },
+                {"$set": {"status": "open", "status_at": wrote_at, "snoozed_until": None}},
+            )
+
+    async def work(self, tenant_id: str, thread: str, changes: Changes) -> ThreadDocument | None:
+        """(v1.1) Apply a change of status, snooze, assignee or labels; the thread after it."""
+        return await self._collection.find_one_and_update(
+            {"_id": thread, "tenant_id": tenant_id},
+            {"$set": changes},
+            return_document=ReturnDocument.AFTER,
+        )
+
     async def add_keys(self, thread: str, keys: list[str]) -> None:
         await self._collection.update_one(
             {"_id": thread}, {"$addToSet": {"participant_keys": {"$each": keys}}}

@@ -112,11 +112,17 @@ async def _page_as_of(
     return placed[:limit]
 
 
-async def thread_views(store: Store, tenant_id: str, threads: list[ThreadDocument]) -> list[Thread]:
-    """Threads as the API gives them, each with its customer's name (one lookup for all)."""
+async def thread_views(
+    store: Store, tenant_id: str, threads: list[ThreadDocument], *, human_agent: bool = False
+) -> list[Thread]:
+    """Threads as the API gives them, each with its customer's name (one lookup for all);
+    ``human_agent``: the tenant's Messenger and Instagram reply window is 7 days."""
     linked = sorted({customer for t in threads if (customer := t["customer_id"])})
     names = await store.customers.names(tenant_id, linked)
-    return [Thread.from_document(t, names.get(t["customer_id"] or "")) for t in threads]
+    return [
+        Thread.from_document(t, names.get(t["customer_id"] or ""), human_agent=human_agent)
+        for t in threads
+    ]
 
 
 def _position(thread: ThreadDocument) -> Position:

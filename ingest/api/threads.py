@@ -1,20 +1,22 @@
 """``/v1/threads``: the Chats page's conversations and their messages."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contracts import Channel, Tenant
 from domain import threads
 from domain.documents import ThreadDocument
 from domain.store.database import Store
+from domain.work import WorkRefused, work_changes
 from ingest.api.cursors import Cursors
 from ingest.api.inbox import ThreadFilters, list_threads, message_page, thread_views
 from ingest.api.schemas.errors import errors
-from ingest.api.schemas.threads import MessagePage, Thread, ThreadPage
-from ingest.errors import BadRequest, NotFound
+from ingest.api.schemas.threads import MessagePage, Thread, ThreadPage, ThreadPatch
+from ingest.errors import BadRequest, NotFound, Unprocessable
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="items per page")]
 
@@ -30,7 +32,8 @@ async def thread_page(
     found, next_cursor = await list_threads(
         store, tenant.id, filters, limit=limit, cursor=cursor, cursors=cursors
     )
-    return ThreadPage(items=await thread_views(store, tenant.id, found), next_cursor=next_cursor)
+    views = await thread_views(store, tenant.id, found, human_agent=tenant.human_agent)
+    return ThreadPage(items=views, next_cursor=next_cursor)
 
 
 class ThreadsApi(Controller):
@@ -63,7 +66,32 @@ class ThreadsApi(Controller):
         thread_id: FromPath[str],
     ) -> Thread:
         thread = await live_thread(store, tenant.id, thread_id)
-        (view,) = await thread_views(store, tenant.id, [thread])
+        (view,) = await thread_views(store, tenant.id, [thread], human_agent=tenant.human_agent)
+        return view
+
+    @patch("/{thread_id:str}", responses=errors(404, 422))
+    async def work(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        thread_id: FromPath[str],
+        data: JSONBody[ThreadPatch],
+    ) -> Thread:
+        """(v1.1) Change the thread's ``status`` (``snoozed`` needs a future
+        ``snoozed_until``), ``assignee`` (null: unassigned) or ``labels``."""
+        await live_thread(store, tenant.id, thread_id)
+        given = {name: getattr(data, name) for name in data.model_fields_set}
+        try:
+            changes = work_changes(given, datetime.now(UTC))
+        except WorkRefused as refused:
+            raise Unprocessable(
+                "the thread cannot be changed so",
+                # Shaped as the framework's own body errors on every /v1 route.
+                details=[{"message": refused.message, "key": refused.field, "source": "body"}],
+            ) from refused
+        thread = await store.threads.work(tenant.id, thread_id, changes) if changes else None
+        thread = thread or await live_thread(store, tenant.id, thread_id)
+        (view,) = await thread_views(store, tenant.id, [thread], human_agent=tenant.human_agent)
         return view
 
     @get("/{thread_id:str}/messages", responses=errors(404))

@@ -1,13 +1,15 @@
 """Threads and their messages, as the Chats page reads them."""
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from contracts import Channel, Content, DeliveryStatus, Direction, Participant, StatusError
 from contracts.enums import ContentType
 from domain.documents import MessageDocument, ThreadDocument
-from ingest.api.schemas.common import ApiModel, drop_none, utc
+from domain.work import effective_status, reply_window
+from ingest.api.schemas.common import ApiModel, RequestModel, drop_none, utc
 
 
 class CustomerRef(ApiModel):
@@ -20,6 +22,17 @@ class LastMessage(ApiModel):
     direction: Direction
     occurred_at: datetime
     content_type: ContentType
+
+
+ThreadStatus = Literal["open", "pending", "resolved", "snoozed"]
+
+
+class ReplyWindowOut(ApiModel):
+    """(v1.1) Whether the business may reply without a template, until when, and why."""
+
+    open: bool
+    closes_at: datetime | None
+    rule: Literal["24h", "human_agent_7d", "none"]
 
 
 class Thread(ApiModel):
@@ -37,11 +50,28 @@ class Thread(ApiModel):
     created_at: datetime
     last_message_at: datetime | None
     last_read_at: datetime | None = None
+    status: ThreadStatus = Field(
+        default="open", description="(v1.1) a snoozed thread past its time is open"
+    )
+    snoozed_until: datetime | None = None
+    assignee: str | None = Field(default=None, description="(v1.1) an agent id")
+    labels: list[str] = Field(default_factory=list)
+    last_inbound_at: datetime | None = Field(
+        default=None, description="(v1.1) the customer's last message, by the provider's clock"
+    )
+    reply_window: ReplyWindowOut | None = None
 
     @classmethod
-    def from_document(cls, document: ThreadDocument, customer_name: str | None) -> "Thread":
+    def from_document(
+        cls, document: ThreadDocument, customer_name: str | None, *, human_agent: bool = False
+    ) -> "Thread":
         last = document.get("last_message")
         customer_id = document.get("customer_id")
+        now = datetime.now(UTC)
+        last_inbound_at = utc(document.get("last_inbound_at"))
+        window = reply_window(
+            document["channel"], last_inbound_at, human_agent=human_agent, now=now
+        )
         return cls(
             id=document["_id"],
             channel=document["channel"],
@@ -64,7 +94,30 @@ class Thread(ApiModel):
             created_at=utc(document["created_at"]),
             last_message_at=utc(document.get("last_message_at")),
             last_read_at=utc(document.get("last_read_at")),
+            status=effective_status(document, now),
+            snoozed_until=utc(document.get("snoozed_until")),
+            assignee=document.get("assignee"),
+            labels=document.get("labels") or [],
+            last_inbound_at=last_inbound_at,
+            reply_window=ReplyWindowOut(
+                open=window.open,
+                closes_at=window.closes_at,
+                rule=window.rule,
+            ),
         )
+
+
+class ThreadPatch(RequestModel):
+    """(v1.1) Any of these; a field left out is left as it is."""
+
+    status: ThreadStatus | None = None
+    snoozed_until: datetime | None = Field(
+        default=None, description="required with status snoozed; must be in the future"
+    )
+    assignee: str | None = Field(default=None, max_length=200, description="null: unassigned")
+    labels: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=50
+    )
 
 
 class ThreadPage(ApiModel):

@@ -39,6 +39,7 @@ T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
 OPERATIONS = (
     "GET /v1/threads",
     "GET /v1/threads/{thread_id}",
+    "PATCH /v1/threads/{thread_id}",
     "GET /v1/threads/{thread_id}/messages",
     "POST /v1/threads/{thread_id}/read",
     "GET /v1/customers",

@@ -67,6 +67,7 @@ async def test_every_route_hides_other_tenants_data(
         "/v1/customers/{customer_id}/merge": {"other_id": ids["other_id"]},
         "/v1/customers/{customer_id}": {"name": "Mallory"},
         "/v1/customers": {"name": "Globex person"},
+        "/v1/threads/{thread_id}": {"status": "resolved", "assignee": "mallory"},
     }
     routes = v1_routes()
     assert len(routes) >= 12, routes
@@ -93,4 +94,5 @@ async def test_every_route_hides_other_tenants_data(
     assert after == before
     acme_threads = (await client.get("/v1/threads", headers=ACME)).json()["items"]
     assert acme_threads[0]["unread_count"] == 1
+    assert (acme_threads[0]["status"], acme_threads[0]["assignee"]) == ("open", None)
     assert (await client.get(f"/v1/customers/{ids['other_id']}", headers=ACME)).status_code == 200

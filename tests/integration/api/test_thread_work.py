@@ -1,0 +1,187 @@
+"""(v1.1) Working a conversation: status, snooze, assignee and labels through
+``PATCH /v1/threads/{id}``, the reopen rule in the messages worker, the reply window, and the
+changes on the live stream."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from consumers.messages import MessagesHandler
+from contracts import Settings
+from domain.store.database import Store
+from tests.factories import message_event
+from tests.integration.api.conftest import ACME, GLOBEX, served
+from tests.integration.api.test_events import EventReader
+from tests.integration.conftest import GatewayClient
+
+pytestmark = pytest.mark.integration
+
+PHONE = "+447911000333"
+
+
+def _written(minutes_ago: float, mid: str) -> Any:
+    return message_event(
+        provider_message_id=mid,
+        channel_user_id=PHONE[1:],
+        phone=PHONE,
+        occurred_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+    )
+
+
+async def a_thread(messages: MessagesHandler, client: GatewayClient) -> str:
+    await messages.handle_batch([_written(60, "wamid.w0")])
+    [thread] = (await client.get("/v1/threads", headers=ACME)).json()["items"]
+    thread_id: str = thread["id"]
+    return thread_id
+
+
+async def patch(client: GatewayClient, thread_id: str, **body: Any) -> httpx.Response:
+    return await client.patch(f"/v1/threads/{thread_id}", json=body, headers=ACME)
+
+
+async def test_status_assignee_and_labels_change_and_show(
+    messages: MessagesHandler, client: GatewayClient
+) -> None:
+    thread_id = await a_thread(messages, client)
+    listed = (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()
+    assert (listed["status"], listed["assignee"], listed["labels"]) == ("open", None, [])
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    for body, expected in [
+        ({"status": "pending"}, ("pending", None)),
+        ({"status": "resolved"}, ("resolved", None)),
+        ({"status": "snoozed", "snoozed_until": later}, ("snoozed", later)),
+        ({"status": "open"}, ("open", None)),
+    ]:
+        answer = await patch(client, thread_id, **body)
+        assert answer.status_code == 200, answer.text
+        got = answer.json()
+        until = got["snoozed_until"] and datetime.fromisoformat(got["snoozed_until"])
+        wanted = expected[1] and datetime.fromisoformat(expected[1])
+        assert got["status"] == expected[0], body
+        # Stored to the millisecond, as MongoDB keeps times.
+        assert (until and until.replace(microsecond=until.microsecond // 1000 * 1000)) == (
+            wanted and wanted.replace(microsecond=wanted.microsecond // 1000 * 1000)
+        ), body
+    answer = await patch(client, thread_id, assignee="agent-7", labels=["vip", " refund ", "vip"])
+    assert (answer.json()["assignee"], answer.json()["labels"]) == ("agent-7", ["vip", "refund"])
+    answer = await patch(client, thread_id, assignee=None)
+    assert (answer.json()["assignee"], answer.json()["labels"]) == (None, ["vip", "refund"])
+    again = (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()
+    assert (again["status"], again["labels"]) == ("open", ["vip", "refund"])
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "snoozed"}, "snoozed_until"),
+        ({"status": "snoozed", "snoozed_until": "2020-01-01T00:00:00Z"}, "snoozed_until"),
+        ({"status": "open", "snoozed_until": "2099-01-01T00:00:00Z"}, "snoozed_until"),
+        ({"status": "closed"}, "status"),
+        ({"labels": ["x"] * 51}, "labels"),
+        ({"labels": [""]}, "labels.0"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+async def test_a_change_that_cannot_be_made_is_422_naming_the_field(
+    messages: MessagesHandler, client: GatewayClient, body: dict[str, Any], field: str
+) -> None:
+    thread_id = await a_thread(messages, client)
+    answer = await patch(client, thread_id, **body)
+    assert answer.status_code == 422, answer.text
+    fields = [item["key"] for item in answer.json()["error"]["details"]]
+    assert any(f == field or f.startswith(field) for f in fields), fields
+
+
+async def test_a_new_message_reopens_once_and_a_late_old_one_does_not(
+    messages: MessagesHandler, client: GatewayClient
+) -> None:
+    """Resolved, then the customer writes: open. Resolved again: the same message delivered
+    again, or one written before the resolve that arrives late, leaves it resolved."""
+    thread_id = await a_thread(messages, client)
+    assert (await patch(client, thread_id, status="resolved")).status_code == 200
+    new = message_event(
+        provider_message_id="wamid.w1",
+        channel_user_id=PHONE[1:],
+        phone=PHONE,
+        occurred_at=datetime.now(UTC) + timedelta(seconds=1),
+    )
+    await messages.handle_batch([new])
+    state = (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()
+    assert state["status"] == "open"
+    assert (await patch(client, thread_id, status="resolved")).status_code == 200
+    await messages.handle_batch([new])  # delivered again
+    await messages.handle_batch([_written(30, "wamid.late")])  # written before the resolve
+    state = (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()
+    assert state["status"] == "resolved"
+    assert state["message_count"] == 3
+
+
+async def test_a_snoozed_thread_past_its_time_is_open(
+    messages: MessagesHandler, client: GatewayClient, store: Store
+) -> None:
+    thread_id = await a_thread(messages, client)
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    await patch(client, thread_id, status="snoozed", snoozed_until=later)
+    # Time passes: the snooze ends.
+    await store.database["threads"].update_one(
+        {"_id": thread_id}, {"$set": {"snoozed_until": datetime.now(UTC) - timedelta(seconds=1)}}
+    )
+    assert (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()["status"] == "open"
+
+
+async def test_the_reply_window_follows_the_last_inbound_message(
+    messages: MessagesHandler, client: GatewayClient
+) -> None:
+    thread_id = await a_thread(messages, client)
+    thread = (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()
+    inbound = datetime.fromisoformat(thread["last_inbound_at"])
+    assert thread["reply_window"]["rule"] == "24h"
+    assert thread["reply_window"]["open"] is True
+    assert datetime.fromisoformat(thread["reply_window"]["closes_at"]) == inbound + timedelta(
+        hours=24
+    )
+    await messages.handle_batch(
+        [
+            message_event(
+                provider_message_id="SM-1",
+                channel="sms",
+                provider="twilio",
+                channel_user_id=PHONE,
+                phone=PHONE,
+            )
+        ]
+    )
+    listing = (await client.get("/v1/threads?channel=sms", headers=ACME)).json()["items"]
+    assert listing[0]["reply_window"] == {"open": True, "closes_at": None, "rule": "none"}
+
+
+async def test_another_tenant_cannot_change_a_thread(
+    messages: MessagesHandler, client: GatewayClient
+) -> None:
+    thread_id = await a_thread(messages, client)
+    answer = await client.patch(
+        f"/v1/threads/{thread_id}", json={"status": "resolved"}, headers=GLOBEX
+    )
+    assert answer.status_code == 404
+    assert (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()["status"] == "open"
+
+
+async def test_a_change_appears_on_the_live_stream(
+    settings: Settings, messages: MessagesHandler
+) -> None:
+    await messages.handle_batch([_written(5, "wamid.live")])
+    async with served(settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        [thread] = (await http.get("/v1/threads", headers=ACME)).json()["items"]
+        async with http.stream("GET", "/v1/events", headers=ACME) as stream:
+            events = EventReader(stream)
+            answer = await http.patch(
+                f"/v1/threads/{thread['id']}",
+                json={"assignee": "agent-2", "labels": ["urgent"]},
+                headers=ACME,
+            )
+            assert answer.status_code == 200
+            changed = await events.next_event("thread")
+    assert changed["data"]["assignee"] == "agent-2"
+    assert changed["data"]["labels"] == ["urgent"]
