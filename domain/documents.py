@@ -289,6 +289,8 @@ class MessageDocument(TypedDict):
     versions: NotRequired[list["MessageVersionDocument"]]
     edited_at: NotRequired[datetime | None]
     edits_applied: NotRequired[int]
+    #: (v1.1) A note's writer (``direction: note``): staff, never sent to the customer.
+    author: NotRequired[str | None]
 
 
 class MessageVersionDocument(TypedDict):

@@ -1,10 +1,14 @@
 """Working a conversation (v1.1): a thread's status, snooze, assignee and labels, and the
 window in which the business may reply without a template."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from domain.documents import Changes, ThreadDocument
+from domain.documents import Changes, MessageDocument, ThreadDocument
+from domain.previews import PREVIEW_LENGTH
+from domain.store.database import Store
+from domain.threads import refresh_summaries
 
 STATUSES = ("open", "pending", "resolved", "snoozed")
 MAX_LABELS = 50
@@ -100,3 +104,81 @@ def work_changes(given: dict[str, object], now: datetime) -> Changes:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def mark_unread(store: Store, tenant_id: str, thread: ThreadDocument) -> None:
+    """The customer's last message counts as unread again (nothing, if they never wrote)."""
+    last = thread.get("last_inbound_at")
+    if last is None:
+        return
+    await store.threads.mark_unread(tenant_id, thread["_id"], last - timedelta(milliseconds=1))
+    await refresh_summaries(store, [thread["_id"]])
+
+
+async def add_note(
+    store: Store, thread: ThreadDocument, text: str, author: str | None
+) -> MessageDocument:
+    """A note in the thread's timeline: staff's, never sent, neither unread nor last."""
+    now = datetime.now(UTC)
+    note_id = uuid.uuid4().hex
+    note: MessageDocument = {
+        "_id": note_id,
+        "tenant_id": thread["tenant_id"],
+        "thread_id": thread["_id"],
+        "channel": thread["channel"],
+        "provider": "threadline",
+        "direction": "note",
+        "provider_message_id": f"note:{note_id}",
+        "occurred_at": now,
+        "received_at": now,
+        "stored_at": now,
+        "participant": thread["participant"],
+        "counterpart": "",
+        "business": {"channel_account_id": thread.get("business_account") or ""},
+        "content": {"type": "text", "text": text},
+        "email": None,
+        "references": [],
+        "preview": " ".join(text.split())[:PREVIEW_LENGTH],
+        "customer_id": None,
+        "matched_by": None,
+        "candidates": [],
+        "status": None,
+        "status_rank": 0,
+        "deleted": False,
+        "author": author,
+    }
+    await store.messages.insert_note(note)
+    return note
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCounts:
+    status: dict[str, int]
+    unassigned: int
+    assignee: int
+
+
+async def thread_counts(
+    store: Store, tenant_id: str, assignee: str | None, now: datetime
+) -> ThreadCounts:
+    """Threads per status, and the open ones unassigned and ``assignee``'s; a snoozed thread
+    past its time counts as open. Index-served counts, plus the snoozed threads read."""
+    by_status = {
+        status: await store.threads.count_by_status(tenant_id, status) for status in STATUSES
+    }
+    by_status["open"] += await store.threads.count_by_status(tenant_id, None)
+    snoozed = await store.threads.snoozed(tenant_id)
+    expired = [t for t in snoozed if effective_status(t, now) == "open"]
+    by_status["snoozed"] -= len(expired)
+    by_status["open"] += len(expired)
+
+    async def open_of(who: str | None) -> int:
+        counted = await store.threads.count_assigned(tenant_id, "open", who)
+        counted += await store.threads.count_assigned(tenant_id, None, who)
+        return counted + sum(1 for t in expired if t.get("assignee") == who)
+
+    return ThreadCounts(
+        status=by_status,
+        unassigned=await open_of(None),
+        assignee=await open_of(assignee) if assignee else 0,
+    )

@@ -69,7 +69,13 @@ class Messages:
         threads = list(last_read_at)
         grouping = self._collection.aggregate(
             [
-                {"$match": {"thread_id": {"$in": threads}}},
+                # Notes are staff's, not the conversation's: no count, no last message.
+                {
+                    "$match": {
+                        "thread_id": {"$in": threads},
+                        "direction": {"$in": ["inbound", "outbound"]},
+                    }
+                },
                 {"$sort": {"thread_id": 1, "occurred_at": -1, "_id": -1}},
                 {
                     "$group": {
@@ -214,6 +220,15 @@ class Messages:
             doc["_id"] async for doc in self._collection.find({"thread_id": thread}, {"_id": 1})
         ]
 
+    async def insert_note(self, note: MessageDocument) -> None:
+        await self._collection.insert_one(note)
+
+    async def remove_note(self, tenant_id: str, thread: str, note: str) -> bool:
+        result = await self._collection.delete_one(
+            {"_id": note, "tenant_id": tenant_id, "thread_id": thread, "direction": "note"}
+        )
+        return result.deleted_count == 1
+
     async def remove(self, messages: list[str]) -> None:
         await self._collection.delete_many({"_id": {"$in": messages}})
 
@@ -253,7 +268,8 @@ class Messages:
         found = await self._ids_of_thread(thread)
         if found:
             await self._collection.update_many(
-                {"_id": {"$in": found}, "customer_id": source},
+                # Notes stay nobody's: they are not the customer's communications.
+                {"_id": {"$in": found}, "customer_id": source, "direction": {"$ne": "note"}},
                 {"$set": {"customer_id": target, "matched_by": matched_by}},
             )
 

@@ -35,6 +35,10 @@ class Threads:
             [("tenant_id", 1), ("channel", 1), ("last_message_at", -1), ("_id", -1)]
         )
         await self._collection.create_index([("tenant_id", 1), ("summary_at", 1)])
+        await self._collection.create_index(
+            [("tenant_id", 1), ("status", 1), ("last_message_at", -1)]
+        )
+        await self._collection.create_index([("tenant_id", 1), ("status", 1), ("assignee", 1)])
 
     async def by_keys(
         self, tenant_id: str, channel: str, keys: list[str]
@@ -119,15 +123,22 @@ class Threads:
     async def reopen(self, threads: dict[str, datetime]) -> None:
         """(v1.1) Each thread the customer wrote to at the given time is open again, unless it
         was resolved, set pending or snoozed after that (a late old message changes nothing)."""
-        for thread, wrote_at in threads.items():
-            await self._collection.update_one(
-                {
-                    "_id": thread,
-                    "status": {"$in": ["resolved", "pending", "snoozed"]},
-                    "status_at": {"$lt": wrote_at},
-                },
-                {"$set": {"status": "open", "status_at": wrote_at, "snoozed_until": None}},
-            )
+        if not threads:
+            return
+        await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {
+                        "_id": thread,
+                        "status": {"$in": ["resolved", "pending", "snoozed"]},
+                        "status_at": {"$lt": wrote_at},
+                    },
+                    {"$set": {"status": "open", "status_at": wrote_at, "snoozed_until": None}},
+                )
+                for thread, wrote_at in threads.items()
+            ],
+            ordered=False,
+        )
 
     async def work(self, tenant_id: str, thread: str, changes: Changes) -> ThreadDocument | None:
         """(v1.1) Apply a change of status, snooze, assignee or labels; the thread after it."""
@@ -145,7 +156,8 @@ class Threads:
     async def retire(self, thread: str, survivor: str) -> None:
         """``thread`` lives on as ``survivor``: it keeps no key, so nothing finds it again."""
         await self._collection.update_one(
-            {"_id": thread}, {"$set": {"merged_into": survivor, "participant_keys": []}}
+            {"_id": thread},
+            {"$set": {"merged_into": survivor, "participant_keys": [], "status": "merged"}},
         )
 
     async def link(
@@ -305,6 +317,30 @@ class Threads:
             {"_id": thread, "tenant_id": tenant_id}, {"$max": {"last_read_at": at}}
         )
 
+    async def mark_unread(self, tenant_id: str, thread: str, at: datetime) -> None:
+        """Only what came before ``at`` has been read (earlier than any read it replaces)."""
+        await self._collection.update_one(
+            {"_id": thread, "tenant_id": tenant_id}, {"$set": {"last_read_at": at}}
+        )
+
+    async def count_by_status(self, tenant_id: str, status: str | None) -> int:
+        """Threads with a message and this status (None: written before statuses existed)."""
+        return await self._collection.count_documents(
+            {"tenant_id": tenant_id, "status": status, "last_message_at": {"$gt": _EPOCH}}
+        )
+
+    async def count_assigned(self, tenant_id: str, status: str | None, assignee: str | None) -> int:
+        return await self._collection.count_documents(
+            {"tenant_id": tenant_id, "status": status, "assignee": assignee}
+        )
+
+    async def snoozed(self, tenant_id: str) -> list[ThreadDocument]:
+        """The snoozed threads: until when, and who has them."""
+        return await self._collection.find(
+            {"tenant_id": tenant_id, "status": "snoozed", "last_message_at": {"$gt": _EPOCH}},
+            {"status": 1, "snoozed_until": 1, "assignee": 1},
+        ).to_list()
+
     async def relink(self, thread: str, source: str, target: str, matched_by: str) -> bool:
         """Give a thread of ``source`` to ``target``, found by a stronger rule."""
         result = await self._collection.update_one(
@@ -350,4 +386,6 @@ def new_thread(
         "unread_count": 0,
         "last_read_at": None,
         "summary_revision": 0,
+        "status": "open",
+        "labels": [],
     }

@@ -3,19 +3,28 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contracts import Channel, Tenant
-from domain import threads
+from domain import threads, work
 from domain.documents import ThreadDocument
 from domain.store.database import Store
-from domain.work import WorkRefused, work_changes
+from domain.work import WorkRefused, thread_counts, work_changes
 from ingest.api.cursors import Cursors
 from ingest.api.inbox import ThreadFilters, list_threads, message_page, thread_views
 from ingest.api.schemas.errors import errors
-from ingest.api.schemas.threads import MessagePage, Thread, ThreadPage, ThreadPatch
+from ingest.api.schemas.threads import (
+    Message,
+    MessagePage,
+    NoteIn,
+    StatusCounts,
+    Thread,
+    ThreadCountsOut,
+    ThreadPage,
+    ThreadPatch,
+)
 from ingest.errors import BadRequest, NotFound, Unprocessable
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="items per page")]
@@ -58,6 +67,24 @@ class ThreadsApi(Controller):
         filters = ThreadFilters(channel=channel, customer_id=customer_id, unread=unread)
         return await thread_page(store, tenant, filters, limit, cursor, cursors)
 
+    @get("/counts", responses=errors())
+    async def counts(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        assignee: Annotated[
+            str | None, QueryParameter(description="whose open threads to count too")
+        ] = None,
+    ) -> ThreadCountsOut:
+        """(v1.1) Threads per status; ``unassigned`` and ``assignee`` count open threads (a
+        snoozed thread past its time is open)."""
+        found = await thread_counts(store, tenant.id, assignee, datetime.now(UTC))
+        return ThreadCountsOut(
+            status=StatusCounts(**found.status),
+            unassigned=found.unassigned,
+            assignee=found.assignee,
+        )
+
     @get("/{thread_id:str}", responses=errors(404))
     async def detail(
         self,
@@ -93,6 +120,41 @@ class ThreadsApi(Controller):
         thread = thread or await live_thread(store, tenant.id, thread_id)
         (view,) = await thread_views(store, tenant.id, [thread], human_agent=tenant.human_agent)
         return view
+
+    @post("/{thread_id:str}/unread", status_code=204, responses=errors(404))
+    async def mark_unread(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        thread_id: FromPath[str],
+    ) -> None:
+        """(v1.1) The customer's last message counts as unread again."""
+        await work.mark_unread(store, tenant.id, await live_thread(store, tenant.id, thread_id))
+
+    @post("/{thread_id:str}/notes", status_code=201, responses=errors(404, 422))
+    async def add_note(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        thread_id: FromPath[str],
+        data: JSONBody[NoteIn],
+    ) -> Message:
+        """(v1.1) A note in the timeline (``direction: note``): never sent to the customer,
+        never unread, never the thread's last message."""
+        thread = await live_thread(store, tenant.id, thread_id)
+        return Message.from_document(await work.add_note(store, thread, data.text, data.author))
+
+    @delete("/{thread_id:str}/notes/{note_id:str}", status_code=204, responses=errors(404))
+    async def remove_note(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        thread_id: FromPath[str],
+        note_id: FromPath[str],
+    ) -> None:
+        await live_thread(store, tenant.id, thread_id)
+        if not await store.messages.remove_note(tenant.id, thread_id, note_id):
+            raise NotFound("note not found")
 
     @get("/{thread_id:str}/messages", responses=errors(404))
     async def messages(

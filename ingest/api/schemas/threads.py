@@ -146,7 +146,9 @@ class Message(ApiModel):
     event_id: str
     thread_id: str
     channel: Channel
-    direction: Direction
+    direction: Literal["inbound", "outbound", "note"] = Field(
+        description="(v1.1) note: staff's, in the timeline only, never sent"
+    )
     occurred_at: datetime
     received_at: datetime | None = None
     content: Content
@@ -159,6 +161,7 @@ class Message(ApiModel):
         default=False, description="the sender unsent it: its content is not shown"
     )
     edited_at: datetime | None = Field(default=None, description="(v1.1) when last edited")
+    author: str | None = Field(default=None, description="(v1.1) a note's writer")
     reply_to: ReplyTo | None = Field(
         default=None, description="(v1.1) the quoted message, null until it is stored"
     )
@@ -191,6 +194,7 @@ class Message(ApiModel):
             matched_by=document.get("matched_by"),
             deleted=deleted,
             edited_at=utc(document.get("edited_at")),
+            author=document.get("author"),
             reply_to=ReplyTo.from_document(reply_to) if reply_to else None,
         )
 
@@ -203,3 +207,25 @@ class MessagePage(ApiModel):
     after: str | None = Field(
         description="pass as ``after`` for newer messages; null when there are none yet"
     )
+
+
+class NoteIn(RequestModel):
+    """(v1.1) A note for the team, in the thread's timeline."""
+
+    text: str = Field(min_length=1, max_length=10_000)
+    author: str | None = Field(default=None, max_length=200, description="an agent id or name")
+
+
+class StatusCounts(ApiModel):
+    open: int
+    pending: int
+    resolved: int
+    snoozed: int
+
+
+class ThreadCountsOut(ApiModel):
+    """(v1.1) Threads per status; open threads unassigned, and those of ``assignee``."""
+
+    status: StatusCounts
+    unassigned: int
+    assignee: int

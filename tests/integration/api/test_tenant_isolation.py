@@ -27,6 +27,7 @@ async def acme_ids(client: GatewayClient) -> dict[str, str]:
         "customer_id": customers[0]["id"],
         "other_id": customers[1]["id"],
         "message_id": page["items"][0]["id"],
+        "note_id": page["items"][0]["id"],
     }
 
 
@@ -68,6 +69,7 @@ async def test_every_route_hides_other_tenants_data(
         "/v1/customers/{customer_id}": {"name": "Mallory"},
         "/v1/customers": {"name": "Globex person"},
         "/v1/threads/{thread_id}": {"status": "resolved", "assignee": "mallory"},
+        "/v1/threads/{thread_id}/notes": {"text": "mallory was here"},
     }
     routes = v1_routes()
     assert len(routes) >= 12, routes
@@ -83,6 +85,9 @@ async def test_every_route_hides_other_tenants_data(
         if "{" in path:
             assert response.status_code == 404, (method, url, response.text)
             assert response.json()["error"]["code"] == "not_found"
+        elif path == "/v1/threads/counts":
+            assert response.status_code == 200, (method, url)
+            assert set(response.json()["status"].values()) == {0}, response.text
         elif method == "GET":
             assert response.status_code == 200, (method, url)
             assert response.json()["items"] == [], (method, url)

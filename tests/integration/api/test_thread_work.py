@@ -185,3 +185,85 @@ async def test_a_change_appears_on_the_live_stream(
             changed = await events.next_event("thread")
     assert changed["data"]["assignee"] == "agent-2"
     assert changed["data"]["labels"] == ["urgent"]
+
+
+async def test_unread_makes_the_last_customer_message_unread_again(
+    messages: MessagesHandler, client: GatewayClient
+) -> None:
+    thread_id = await a_thread(messages, client)
+    assert (await client.post(f"/v1/threads/{thread_id}/read", headers=ACME)).status_code == 204
+    assert (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()["unread_count"] == 0
+    answer = await client.post(f"/v1/threads/{thread_id}/unread", headers=ACME)
+    assert answer.status_code == 204
+    assert (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()["unread_count"] == 1
+    other = await client.post(f"/v1/threads/{thread_id}/unread", headers=GLOBEX)
+    assert other.status_code == 404
+
+
+async def test_a_note_is_in_the_timeline_but_never_unread_nor_last(
+    messages: MessagesHandler, client: GatewayClient
+) -> None:
+    thread_id = await a_thread(messages, client)
+    before = (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()
+    answer = await client.post(
+        f"/v1/threads/{thread_id}/notes",
+        json={"text": "Called her back, she wants the 10am", "author": "agent-3"},
+        headers=ACME,
+    )
+    assert answer.status_code == 201, answer.text
+    note = answer.json()
+    assert (note["direction"], note["author"]) == ("note", "agent-3")
+    after = (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json()
+    for field in ("unread_count", "message_count", "last_message", "last_message_at"):
+        assert after[field] == before[field], field
+    page = (await client.get(f"/v1/threads/{thread_id}/messages", headers=ACME)).json()
+    assert [m["direction"] for m in page["items"]] == ["inbound", "note"]
+    gone = await client.delete(f"/v1/threads/{thread_id}/notes/{note['id']}", headers=GLOBEX)
+    assert gone.status_code == 404
+    gone = await client.delete(f"/v1/threads/{thread_id}/notes/{note['id']}", headers=ACME)
+    assert gone.status_code == 204
+    again = await client.delete(f"/v1/threads/{thread_id}/notes/{note['id']}", headers=ACME)
+    assert again.status_code == 404
+    page = (await client.get(f"/v1/threads/{thread_id}/messages", headers=ACME)).json()
+    assert [m["direction"] for m in page["items"]] == ["inbound"]
+
+
+async def test_counts_equal_a_recount(
+    messages: MessagesHandler, client: GatewayClient, store: Store
+) -> None:
+    """Five threads: two open (one assigned), one pending, one resolved, one snoozed whose
+    time has passed (open) and one still snoozed."""
+    ids = []
+    for n in range(6):
+        phone = f"+44791100044{n}"
+        await messages.handle_batch(
+            [
+                message_event(
+                    provider_message_id=f"wamid.c{n}", channel_user_id=phone[1:], phone=phone
+                )
+            ]
+        )
+    ids = [t["id"] for t in (await client.get("/v1/threads", headers=ACME)).json()["items"]]
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    await patch(client, ids[1], assignee="agent-9")
+    await patch(client, ids[2], status="pending")
+    await patch(client, ids[3], status="resolved")
+    await patch(client, ids[4], status="snoozed", snoozed_until=later, assignee="agent-9")
+    await patch(client, ids[5], status="snoozed", snoozed_until=later)
+    await store.database["threads"].update_one(
+        {"_id": ids[4]}, {"$set": {"snoozed_until": datetime.now(UTC) - timedelta(minutes=1)}}
+    )
+    answer = await client.get("/v1/threads/counts?assignee=agent-9", headers=ACME)
+    assert answer.status_code == 200, answer.text
+    listed = [
+        (await client.get(f"/v1/threads/{thread_id}", headers=ACME)).json() for thread_id in ids
+    ]
+    statuses = [t["status"] for t in listed]
+    assert answer.json() == {
+        "status": {s: statuses.count(s) for s in ("open", "pending", "resolved", "snoozed")},
+        "unassigned": sum(t["status"] == "open" and t["assignee"] is None for t in listed),
+        "assignee": sum(t["status"] == "open" and t["assignee"] == "agent-9" for t in listed),
+    }
+    assert answer.json()["status"] == {"open": 3, "pending": 1, "resolved": 1, "snoozed": 1}
+    globex = (await client.get("/v1/threads/counts", headers=GLOBEX)).json()
+    assert globex["status"] == {"open": 0, "pending": 0, "resolved": 0, "snoozed": 0}
