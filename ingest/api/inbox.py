@@ -17,6 +17,7 @@ import structlog
 
 from domain.documents import MessageDocument, Query, ThreadDocument
 from domain.store.database import Store
+from domain.work import effective_status
 from ingest.api.cursors import Cursors
 from ingest.api.schemas.threads import Message, MessagePage, Thread
 from ingest.errors import BadRequest
@@ -34,11 +35,34 @@ CHANGED_LIMIT = 2000
 Position = tuple[datetime, str]
 
 
+#: Threads read per query while filters that no index holds are applied in memory.
+WINDOW = 200
+
+
 @dataclass(frozen=True, slots=True)
 class ThreadFilters:
     channel: str | None = None
     customer_id: str | None = None
     unread: bool | None = None
+    #: (v1.1) Checked on what the index order gives: a snoozed thread past its time is open,
+    #: which no stored field says, and any index of them would scan on some planners.
+    status: str | None = None
+    #: An agent id, or "none" for unassigned threads.
+    assignee: str | None = None
+    label: str | None = None
+
+    def matches(self, thread: ThreadDocument, now: datetime) -> bool:
+        if self.status and effective_status(thread, now) != self.status:
+            return False
+        if self.assignee:
+            wanted = None if self.assignee == "none" else self.assignee
+            if thread.get("assignee") != wanted:
+                return False
+        return not self.label or self.label in (thread.get("labels") or [])
+
+    @property
+    def in_memory(self) -> bool:
+        return bool(self.status or self.assignee or self.label)
 
     def query(self) -> Query:
         query: Query = {}
@@ -66,8 +90,8 @@ async def list_threads(
     query = filters.query()
     if cursor is None:
         snapshot = datetime.now(UTC)
-        found = await store.threads.page(
-            tenant_id, query, below=None, unchanged_since=None, limit=limit + 1
+        found = await _matching_page(
+            store, tenant_id, query, filters, below=None, unchanged_since=None, limit=limit + 1
         )
         placed = [(_position(thread), thread) for thread in found]
     else:
@@ -78,7 +102,7 @@ async def list_threads(
                 details=[{"field": "cursor", "message": "expired"}],
             )
         snapshot, below = fields["snapshot"], (fields["at"], fields["thread"])
-        placed = await _page_as_of(store, tenant_id, query, snapshot, below, limit + 1)
+        placed = await _page_as_of(store, tenant_id, query, filters, snapshot, below, limit + 1)
     page = placed[:limit]
     if len(placed) <= limit or not page:
         return [thread for _, thread in page], None
@@ -88,23 +112,56 @@ async def list_threads(
     )
 
 
+async def _matching_page(
+    store: Store,
+    tenant_id: str,
+    query: Query,
+    filters: ThreadFilters,
+    *,
+    below: Position | None,
+    unchanged_since: datetime | None,
+    limit: int,
+) -> list[ThreadDocument]:
+    """Up to ``limit`` threads in index order below ``below`` that also pass the filters no
+    index holds: read a window at a time, each one continuing where the last one ended."""
+    if not filters.in_memory:
+        return await store.threads.page(
+            tenant_id, query, below=below, unchanged_since=unchanged_since, limit=limit
+        )
+    now = datetime.now(UTC)
+    found: list[ThreadDocument] = []
+    while len(found) < limit:
+        window = await store.threads.page(
+            tenant_id, query, below=below, unchanged_since=unchanged_since, limit=WINDOW
+        )
+        found += [thread for thread in window if filters.matches(thread, now)]
+        if len(window) < WINDOW:
+            break
+        below = _position(window[-1])
+    return found[:limit]
+
+
 async def _page_as_of(
     store: Store,
     tenant_id: str,
     query: Query,
+    filters: ThreadFilters,
     snapshot: datetime,
     below: Position,
     limit: int,
 ) -> list[tuple[Position, ThreadDocument]]:
     settled = snapshot - CLOCK_MARGIN
-    unchanged = await store.threads.page(
-        tenant_id, query, below=below, unchanged_since=settled, limit=limit
+    unchanged = await _matching_page(
+        store, tenant_id, query, filters, below=below, unchanged_since=settled, limit=limit
     )
     placed = [(_position(thread), thread) for thread in unchanged]
     changed = await store.threads.changed_since(tenant_id, query, settled, CHANGED_LIMIT)
     if len(changed) == CHANGED_LIMIT:
         log.warning("thread_list_snapshot_overflow", tenant_id=tenant_id)
+    now = datetime.now(UTC)
     for thread in changed:
+        if not filters.matches(thread, now):
+            continue
         at = await store.messages.last_message_at_as_of(thread["_id"], snapshot)
         if at is not None and (at, thread["_id"]) < below:
             placed.append(((at, thread["_id"]), thread))

@@ -24,6 +24,7 @@ from ingest.api.schemas.threads import (
     ThreadCountsOut,
     ThreadPage,
     ThreadPatch,
+    ThreadStatus,
 )
 from ingest.errors import BadRequest, NotFound, Unprocessable
 
@@ -59,12 +60,28 @@ class ThreadsApi(Controller):
         channel: FromQuery[Channel | None] = None,
         customer_id: FromQuery[str | None] = None,
         unread: FromQuery[bool | None] = None,
+        status: Annotated[
+            ThreadStatus | None,
+            QueryParameter(description="(v1.1) a snoozed thread past its time is open"),
+        ] = None,
+        assignee: Annotated[
+            str | None, QueryParameter(description="(v1.1) an agent id, or none: unassigned")
+        ] = None,
+        label: Annotated[str | None, QueryParameter(description="(v1.1) one label")] = None,
         limit: Limit = 50,
         cursor: FromQuery[str | None] = None,
     ) -> ThreadPage:
         """All channels in one list, newest activity first; ``next_cursor`` pages on without
-        skipping or repeating a thread while messages arrive."""
-        filters = ThreadFilters(channel=channel, customer_id=customer_id, unread=unread)
+        skipping or repeating a thread while messages arrive. Give a later page the same
+        filters as the first."""
+        filters = ThreadFilters(
+            channel=channel,
+            customer_id=customer_id,
+            unread=unread,
+            status=status,
+            assignee=assignee,
+            label=label,
+        )
         return await thread_page(store, tenant, filters, limit, cursor, cursors)
 
     @get("/counts", responses=errors())

@@ -267,3 +267,59 @@ async def test_counts_equal_a_recount(
     assert answer.json()["status"] == {"open": 3, "pending": 1, "resolved": 1, "snoozed": 1}
     globex = (await client.get("/v1/threads/counts", headers=GLOBEX)).json()
     assert globex["status"] == {"open": 0, "pending": 0, "resolved": 0, "snoozed": 0}
+
+
+async def test_filters_combine_and_page_without_repeats_or_skips_while_messages_arrive(
+    messages: MessagesHandler, client: GatewayClient
+) -> None:
+    """Twelve threads, every other one labelled vip and assigned; paging the open vip
+    threads of agent-1 two at a time while messages arrive in other threads returns each
+    of them exactly once, and the other filters answer what a recount says."""
+    ids: list[str] = []
+    for n in range(12):
+        phone = f"+4479110005{n:02d}"
+        await messages.handle_batch(
+            [
+                message_event(
+                    provider_message_id=f"wamid.f{n}",
+                    channel_user_id=phone[1:],
+                    phone=phone,
+                    occurred_at=datetime.now(UTC) - timedelta(minutes=60 - n),
+                )
+            ]
+        )
+    ids = [
+        t["id"] for t in (await client.get("/v1/threads?limit=50", headers=ACME)).json()["items"]
+    ]
+    wanted = set()
+    for n, thread_id in enumerate(ids):
+        if n % 2 == 0:
+            await patch(client, thread_id, labels=["vip"], assignee="agent-1")
+            wanted.add(thread_id)
+    await patch(client, ids[0], status="resolved")
+    wanted.discard(ids[0])
+    seen: list[str] = []
+    url = "/v1/threads?status=open&label=vip&assignee=agent-1&limit=2"
+    page = (await client.get(url, headers=ACME)).json()
+    for n in range(12):
+        seen += [t["id"] for t in page["items"]]
+        if not page["next_cursor"]:
+            break
+        # Messages arrive meanwhile, moving threads to the top.
+        phone = f"+4479110005{n:02d}"
+        await messages.handle_batch(
+            [
+                message_event(
+                    provider_message_id=f"wamid.g{n}", channel_user_id=phone[1:], phone=phone
+                )
+            ]
+        )
+        page = (await client.get(f"{url}&cursor={page['next_cursor']}", headers=ACME)).json()
+    assert sorted(seen) == sorted(wanted)
+    assert len(seen) == len(set(seen))
+    unassigned = (await client.get("/v1/threads?assignee=none&limit=50", headers=ACME)).json()
+    assert {t["id"] for t in unassigned["items"]} == {t for n, t in enumerate(ids) if n % 2}
+    resolved = (await client.get("/v1/threads?status=resolved", headers=ACME)).json()
+    assert [t["id"] for t in resolved["items"]] == [ids[0]]
+    bad = await client.get("/v1/threads?status=closed", headers=ACME)
+    assert bad.status_code == 400
