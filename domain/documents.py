@@ -291,6 +291,8 @@ class MessageDocument(TypedDict):
     edits_applied: NotRequired[int]
     #: (v1.1) A note's writer (``direction: note``): staff, never sent to the customer.
     author: NotRequired[str | None]
+    #: (v1.1) The folded words of the text and subject, for message search.
+    search_words: NotRequired[list[str]]
 
 
 class MessageVersionDocument(TypedDict):

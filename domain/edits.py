@@ -18,6 +18,7 @@ from domain.documents import (
 )
 from domain.previews import DELETED_PREVIEW, content_preview
 from domain.store.database import Store
+from domain.store.search import words
 from domain.threads import refresh_summaries
 
 
@@ -73,13 +74,16 @@ def edited(message: MessageDocument, edits: list[MessageEditDocument]) -> Change
         versions.append({"content": current, "replaced_at": edit["occurred_at"]})
         current = edit["content"]
         edited_at = edit["occurred_at"]
+    content = Content.model_validate(current)
     return {
         "original_content": original,
         "content": current,
         "versions": versions,
         "edited_at": edited_at,
         "deleted": deleted,
-        "preview": DELETED_PREVIEW if deleted else content_preview(Content.model_validate(current)),
+        "preview": DELETED_PREVIEW if deleted else content_preview(content),
+        # What was unsent is found by no search; an edit is found by its new words.
+        "search_words": [] if deleted else words(content.text, content.subject),
     }
 
 

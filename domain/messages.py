@@ -19,6 +19,7 @@ from domain.previews import DELETED_PREVIEW, content_preview
 from domain.statuses import apply_pending
 from domain.store.customers import CandidatePool
 from domain.store.database import Store
+from domain.store.search import words
 from domain.store.threads import new_thread
 from domain.threads import converge, refresh_summaries
 from matchers.identity import Resolution, Rule
@@ -285,6 +286,7 @@ def message_document(
         "references": list(event.references),
         "group": event.group.model_dump(exclude_none=True) if event.group else None,
         "preview": preview(event),
+        "search_words": words(event.content.text, event.content.subject),
         "customer_id": resolution.customer_id,
         "matched_by": matched_by,
         "candidates": list(resolution.candidates),

@@ -10,6 +10,7 @@ from contracts import Settings, TenantDirectory, get_settings, load_tenants
 from contracts.logs import configure_logging
 from ingest.api.customers import CustomersApi
 from ingest.api.events import EventsApi
+from ingest.api.messages import MessagesApi
 from ingest.api.openapi import tighten_request_schemas
 from ingest.api.threads import ThreadsApi
 from ingest.bodies import GatewayRequest
@@ -66,7 +67,7 @@ def create_app(
             # The read API, over the store; live streams last as long as the client wants.
             Router(
                 path="/",
-                route_handlers=[ThreadsApi, CustomersApi],
+                route_handlers=[ThreadsApi, CustomersApi, MessagesApi],
                 middleware=[
                     DefineMiddleware(
                         DatabaseDeadlineMiddleware,

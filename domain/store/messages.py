@@ -57,6 +57,9 @@ class Messages:
             [("tenant_id", 1), ("customer_id", 1), ("occurred_at", -1), ("_id", -1)]
         )
         await self._collection.create_index([("tenant_id", 1), ("references", 1)])
+        await self._collection.create_index(
+            [("tenant_id", 1), ("search_words", 1), ("occurred_at", -1), ("_id", -1)]
+        )
 
     async def insert_new(self, documents: list[MessageDocument]) -> set[str]:
         """Insert each message unless already stored; the ids actually inserted."""
@@ -219,6 +222,33 @@ class Messages:
         return [
             doc["_id"] async for doc in self._collection.find({"thread_id": thread}, {"_id": 1})
         ]
+
+    async def search(
+        self, tenant_id: str, wanted: list[str], *, below: tuple[datetime, str] | None, limit: int
+    ) -> list[MessageDocument]:
+        """Up to ``limit`` of the tenant's messages with every word of ``wanted``, newest
+        first, strictly below ``below`` (occurred_at, id); served by the (tenant, words,
+        occurred_at, _id) index, in two single-range scans as the thread pages are."""
+        query: Query = {"tenant_id": tenant_id, "search_words": {"$all": wanted}}
+        order = [("occurred_at", -1), ("_id", -1)]
+        if below is None:
+            return await self._collection.find(query).sort(order).limit(limit).to_list()
+        at, message = below
+        ties = await (
+            self._collection.find({**query, "occurred_at": at, "_id": {"$lt": message}})
+            .sort(order)
+            .limit(limit)
+            .to_list()
+        )
+        if len(ties) >= limit:
+            return ties
+        older = await (
+            self._collection.find({**query, "occurred_at": {"$lt": at}})
+            .sort(order)
+            .limit(limit - len(ties))
+            .to_list()
+        )
+        return ties + older
 
     async def insert_note(self, note: MessageDocument) -> None:
         await self._collection.insert_one(note)

@@ -20,6 +20,23 @@ def fold(text: str) -> str:
     return " ".join(plain.split())
 
 
+#: Words a message is found by, at most: a long email's tail is not what people search for.
+MAX_WORDS = 500
+_WORD = re.compile(r"\w+")
+
+
+def words(*texts: str | None) -> list[str]:
+    """The distinct folded words of ``texts``, in order of first appearance (message search:
+    every word of a query must be among a message's)."""
+    found: dict[str, None] = {}
+    for text in texts:
+        for word in _WORD.findall(fold(text or "")):
+            found.setdefault(word, None)
+            if len(found) >= MAX_WORDS:
+                return list(found)
+    return list(found)
+
+
 def grams(folded: str) -> list[str]:
     """The distinct trigrams of a folded text, in order of first appearance."""
     return list(dict.fromkeys(folded[i : i + GRAM] for i in range(len(folded) - GRAM + 1)))

@@ -229,3 +229,8 @@ class ThreadCountsOut(ApiModel):
     status: StatusCounts
     unassigned: int
     assignee: int
+
+
+class MessageSearchPage(ApiModel):
+    items: list[Message]
+    next_cursor: str | None = Field(description="pass as ``cursor`` for older matches")

@@ -77,7 +77,8 @@ async def test_hot_read_queries_use_indexes(
     recorded: tuple[Store, CommandRecorder], tenants: TenantDirectory
 ) -> None:
     """Thread list (first and later pages), message pages, customer search by every kind of
-    term and every sort, and communications: each query (each $or branch) has an index."""
+    term and every sort, communications and message search (first and later pages): each
+    query (each $or branch) has an index."""
     store, recorder = recorded
     bookings, messages = BookingsHandler(store, tenants), MessagesHandler(store, tenants)
     for n in range(12):
@@ -160,6 +161,10 @@ async def test_hot_read_queries_use_indexes(
     assert first_customer is not None
     customer = first_customer["_id"]
     await store.messages.of_customer("acme", customer, skip=0, limit=50)
+    found = await store.messages.search("acme", ["hello"], below=None, limit=2)
+    await store.messages.search(
+        "acme", ["hello"], below=(found[-1]["occurred_at"], found[-1]["_id"]), limit=2
+    )
     recorder.recording = False
     commands = [command for name, command in recorder.commands if name in _EXPLAINABLE]
     assert len(commands) >= 15

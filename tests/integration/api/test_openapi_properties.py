@@ -44,6 +44,7 @@ OPERATIONS = (
     "POST /v1/threads/{thread_id}/unread",
     "POST /v1/threads/{thread_id}/notes",
     "DELETE /v1/threads/{thread_id}/notes/{note_id}",
+    "GET /v1/messages/search",
     "GET /v1/threads/{thread_id}/messages",
     "POST /v1/threads/{thread_id}/read",
     "GET /v1/customers",
@@ -58,7 +59,7 @@ OPERATIONS = (
     "GET /v1/customers/{customer_id}/threads",
     "GET /v1/customers/{customer_id}/consent",
 )
-COVERED = r"^/v1/(threads|customers)(/|$)"
+COVERED = r"^/v1/(threads|customers|messages)(/|$)"
 
 #: Statuses the document does not list but docs/api.md gives the read API: unknown or merged ids,
 #: an edit that clashes with another customer, a body that breaks its schema.
