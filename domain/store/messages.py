@@ -14,6 +14,7 @@ from domain.documents import (
     StatusErrorDocument,
     ThreadSummary,
 )
+from domain.store.paging import beyond
 from domain.store.writes import insert_missing
 
 COLLECTION = "messages"
@@ -230,25 +231,10 @@ class Messages:
         first, strictly below ``below`` (occurred_at, id); served by the (tenant, words,
         occurred_at, _id) index, in two single-range scans as the thread pages are."""
         query: Query = {"tenant_id": tenant_id, "search_words": {"$all": wanted}}
-        order = [("occurred_at", -1), ("_id", -1)]
         if below is None:
-            return await self._collection.find(query).sort(order).limit(limit).to_list()
-        at, message = below
-        ties = await (
-            self._collection.find({**query, "occurred_at": at, "_id": {"$lt": message}})
-            .sort(order)
-            .limit(limit)
-            .to_list()
-        )
-        if len(ties) >= limit:
-            return ties
-        older = await (
-            self._collection.find({**query, "occurred_at": {"$lt": at}})
-            .sort(order)
-            .limit(limit - len(ties))
-            .to_list()
-        )
-        return ties + older
+            cursor = self._collection.find(query).sort(_NEWEST_FIRST).limit(limit)
+            return await cursor.to_list()
+        return await beyond(self._collection, query, "occurred_at", below, "$lt", limit)
 
     async def insert_note(self, note: MessageDocument) -> None:
         await self._collection.insert_one(note)
@@ -330,28 +316,11 @@ class Messages:
     async def _beyond(
         self, thread: str, position: tuple[datetime, str], op: str, limit: int
     ) -> list[MessageDocument]:
-        """The ``limit`` messages nearest ``position`` on one side, nearest first.
-
-        Two single-range scans (same instant, then strictly beyond) rather than one ``$or``,
-        so every planner serves them from the (thread, occurred_at, _id) index.
-        """
-        at, message = position
-        order = _OLDEST_FIRST if op == "$gt" else _NEWEST_FIRST
-        ties = await (
-            self._collection.find({"thread_id": thread, "occurred_at": at, "_id": {op: message}})
-            .sort(order)
-            .limit(limit)
-            .to_list()
+        """The ``limit`` messages nearest ``position`` on one side, nearest first, from the
+        (thread, occurred_at, _id) index."""
+        return await beyond(
+            self._collection, {"thread_id": thread}, "occurred_at", position, op, limit
         )
-        if len(ties) >= limit:
-            return ties
-        rest = await (
-            self._collection.find({"thread_id": thread, "occurred_at": {op: at}})
-            .sort(order)
-            .limit(limit - len(ties))
-            .to_list()
-        )
-        return ties + rest
 
     async def last_message_at_as_of(self, thread: str, moment: datetime) -> datetime | None:
         """When the thread's newest message among those stored by ``moment`` was sent."""

@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from domain.documents import Changes, ParticipantDocument, Query, ThreadDocument, ThreadSummary
+from domain.store.paging import beyond
 from domain.store.writes import insert_missing
 from matchers.keys import thread_id
 
@@ -277,24 +278,7 @@ class Threads:
         if below is None:
             query["last_message_at"] = {"$gt": _EPOCH}  # a range the index serves in order
             return await self._collection.find(query).sort(order).limit(limit).to_list()
-        # Two single-range scans rather than one ``$or``: every planner serves these from
-        # the (tenant, last_message_at, _id) index.
-        at, thread = below
-        ties = await (
-            self._collection.find({**query, "last_message_at": at, "_id": {"$lt": thread}})
-            .sort(order)
-            .limit(limit)
-            .to_list()
-        )
-        if len(ties) >= limit:
-            return ties
-        older = await (
-            self._collection.find({**query, "last_message_at": {"$lt": at}})
-            .sort(order)
-            .limit(limit - len(ties))
-            .to_list()
-        )
-        return ties + older
+        return await beyond(self._collection, query, "last_message_at", below, "$lt", limit)
 
     async def changed_since(
         self, tenant_id: str, filters: Query, since: datetime, limit: int

@@ -1,7 +1,9 @@
 """The messages worker through Kafka: whole polls in bulk, poison isolated, nothing lost."""
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -19,6 +21,28 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.integration
 
 
+@contextlib.asynccontextmanager
+async def messages_worker(
+    settings: Settings, store: Store, tenants: TenantDirectory, producer: AIOKafkaProducer
+) -> AsyncIterator[None]:
+    """The messages worker running on the test's topics, dead-lettering at the first failure."""
+    resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
+    runner = ConsumerRunner(
+        worker("messages", resources),
+        settings,
+        DeadLetters(producer, settings, "messages-test"),
+        group_id="messages-test",
+        policy=RetryPolicy(max_attempts=1),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 async def test_a_poll_with_a_poison_record_dead_letters_only_it(
     settings: Settings, store: Store, tenants: TenantDirectory, topic_reader: TopicReader
 ) -> None:
@@ -33,26 +57,13 @@ async def test_a_poll_with_a_poison_record_dead_letters_only_it(
             record = to_record(event, settings, None)
             await producer.send(record.topic, value=record.value, key=record.key, partition=0)
         await producer.flush()
-        resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
-        runner = ConsumerRunner(
-            worker("messages", resources),
-            settings,
-            DeadLetters(producer, settings, "messages-test"),
-            group_id="messages-test",
-            policy=RetryPolicy(max_attempts=1),
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(runner.run(stop))
-        try:
+        async with messages_worker(settings, store, tenants, producer):
             [letter] = await topic_reader.read(settings.topic_consumers_deadletter, expect=1)
 
             async def all_stored() -> bool:
                 return await store.database["messages"].count_documents({}) >= 20
 
             await eventually(all_stored, within=20, what="20 stored messages")
-        finally:
-            stop.set()
-            await task
         assert json.loads(letter.value)["tenant_id"] == "nobody"
         [thread] = await store.database["threads"].find({}).to_list()
         assert thread["message_count"] == 20
@@ -86,17 +97,7 @@ async def test_edits_travel_with_their_messages_and_an_unknown_schema_is_dead_le
             partition=0,
         )
         await producer.flush()
-        resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
-        runner = ConsumerRunner(
-            worker("messages", resources),
-            settings,
-            DeadLetters(producer, settings, "messages-test"),
-            group_id="messages-test",
-            policy=RetryPolicy(max_attempts=1),
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(runner.run(stop))
-        try:
+        async with messages_worker(settings, store, tenants, producer):
             [letter] = await topic_reader.read(
                 settings.topic_consumers_deadletter, expect=1, within=60
             )
@@ -106,9 +107,6 @@ async def test_edits_travel_with_their_messages_and_an_unknown_schema_is_dead_le
                 return bool(found and found["content"]["text"] == "Edited")
 
             await eventually(edited, within=20, what="the message stored as edited")
-        finally:
-            stop.set()
-            await task
         reason = dict(letter.headers or [])
         assert b"chat.message/9" in b" ".join(reason.values()), reason
     finally:
