@@ -67,8 +67,8 @@ async def test_broker_stopped_while_webhooks_arrive(faulty: Settings, tmp_path: 
             kafka = EmbeddedKafka(kafka.port, log=tmp_path / "kafka.log")
             kafka.start()
             await create_topics(settings)
-            # On a loaded two-core machine (the whole suite running) the drain once took
-            # longer than a minute; alone it takes seconds.
+            # Alone the spool drains in seconds. In some full-suite runs nothing reached the
+            # restarted broker at all, even in 150 s: an open fault, not a slow drain.
             records = await TopicReader(kafka.bootstrap).read(
                 settings.topic_messages, expect=40, within=150
             )
