@@ -119,18 +119,35 @@ def tansu_binary() -> str:
 class EmbeddedKafka(ManagedProcess):
     """The tansu Kafka-compatible broker (memory storage; no idempotent producers)."""
 
-    def __init__(self, port: int | None = None, *, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        advertised_port: int | None = None,
+        log: Path | None = None,
+    ) -> None:
+        """``advertised_port``: where clients are told to connect, when a proxy (TLS, or a
+        relay the tests cut) stands in front of the broker; the broker's own port otherwise."""
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         super().__init__(
             "kafka",
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                advertised,
+            ],
             log=log,
         )
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.advertised_port}"
 
     def start(self, *, env: dict[str, str] | None = None) -> None:
         super().start(env=env)
