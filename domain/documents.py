@@ -238,6 +238,8 @@ class ThreadDocument(TypedDict):
     assignee: NotRequired[str | None]
     labels: NotRequired[list[str]]
     last_inbound_at: NotRequired[datetime | None]
+    #: (v1.1) Every word the participant has been known by (``participant_words``).
+    search_words: NotRequired[list[str]]
 
 
 class StatusErrorDocument(TypedDict):

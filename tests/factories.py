@@ -86,6 +86,7 @@ def message_event(
     provider: str = "meta",
     group_id: str | None = None,
     reply_to: str | None = None,
+    display_name: str | None = None,
 ) -> "MessageEvent":
     """A MessageEvent whose id follows the contract's rule."""
     from contracts import MessageEvent, message_event_id
@@ -98,6 +99,8 @@ def message_event(
         participant["email"] = email
     if user_id:
         participant["user_id"] = user_id
+    if display_name:
+        participant["display_name"] = display_name
     return MessageEvent.model_validate(
         {
             "event_id": message_event_id(channel, provider, provider_message_id),

@@ -236,6 +236,17 @@ class Messages:
             return await cursor.to_list()
         return await beyond(self._collection, query, "occurred_at", below, "$lt", limit)
 
+    async def threads_with_words(self, tenant_id: str, wanted: list[str], limit: int) -> set[str]:
+        """(v1.1) The threads of the newest ``limit`` messages with every word of ``wanted``."""
+        query: Query = {"tenant_id": tenant_id, "search_words": {"$all": wanted}}
+        cursor = (
+            self._collection.find(query, {"thread_id": 1})
+            .sort(_NEWEST_FIRST)
+            .limit(limit)
+            .batch_size(limit)
+        )
+        return {doc["thread_id"] async for doc in cursor}
+
     async def insert_note(self, note: MessageDocument) -> None:
         await self._collection.insert_one(note)
 

@@ -8,7 +8,7 @@ characters narrows by trigram through a multikey index, a shorter one by word pr
 import re
 import unicodedata
 
-from domain.documents import ExternalIdSearchFields, NameSearchFields, Query
+from domain.documents import ExternalIdSearchFields, NameSearchFields, ParticipantDocument, Query
 
 GRAM = 3
 
@@ -35,6 +35,17 @@ def words(*texts: str | None) -> list[str]:
             if len(found) >= MAX_WORDS:
                 return list(found)
     return list(found)
+
+
+def participant_words(participant: ParticipantDocument) -> list[str]:
+    """The words a thread is found by through its participant (the thread list's ``q``):
+    their name, user name, email address and phone number, folded."""
+    return words(
+        participant.get("display_name"),
+        participant.get("username"),
+        participant.get("email"),
+        participant.get("phone"),
+    )
 
 
 def grams(folded: str) -> list[str]:

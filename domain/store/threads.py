@@ -10,11 +10,14 @@ from pymongo.errors import DuplicateKeyError
 
 from domain.documents import Changes, ParticipantDocument, Query, ThreadDocument, ThreadSummary
 from domain.store.paging import beyond
+from domain.store.search import participant_words
 from domain.store.writes import insert_missing
-from matchers.keys import thread_id
+from matchers.keys import phone_participant, thread_id
 
 COLLECTION = "threads"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Ids per ``$in`` query when threads are read by id.
+_IDS_PER_QUERY = 1000
 
 
 class Threads:
@@ -40,6 +43,7 @@ class Threads:
             [("tenant_id", 1), ("status", 1), ("last_message_at", -1)]
         )
         await self._collection.create_index([("tenant_id", 1), ("status", 1), ("assignee", 1)])
+        await self._collection.create_index([("tenant_id", 1), ("search_words", 1)])
 
     async def by_keys(
         self, tenant_id: str, channel: str, keys: list[str]
@@ -104,9 +108,13 @@ class Threads:
         return stored
 
     async def update_participant(self, thread: str, participant: ParticipantDocument) -> None:
+        """The participant's newer details; the thread stays findable by the older ones."""
         await self._collection.update_one(
             {"_id": thread},
-            {"$set": {f"participant.{k}": v for k, v in participant.items() if v is not None}},
+            {
+                "$set": {f"participant.{k}": v for k, v in participant.items() if v is not None},
+                "$addToSet": {"search_words": {"$each": participant_words(participant)}},
+            },
         )
 
     async def move_identity(
@@ -116,7 +124,10 @@ class Threads:
         await self._collection.update_one(
             {"_id": thread},
             {
-                "$addToSet": {"participant_keys": {"$each": keys}},
+                "$addToSet": {
+                    "participant_keys": {"$each": keys},
+                    "search_words": {"$each": participant_words(participant)},
+                },
                 "$set": {f"participant.{k}": v for k, v in participant.items() if v is not None},
             },
         )
@@ -280,6 +291,39 @@ class Threads:
             return await self._collection.find(query).sort(order).limit(limit).to_list()
         return await beyond(self._collection, query, "last_message_at", below, "$lt", limit)
 
+    async def ids_by_participant(
+        self, tenant_id: str, wanted: list[str], phone: str | None
+    ) -> set[str]:
+        """(v1.1) Threads whose participant is known by every word of ``wanted``, or by the
+        E.164 ``phone``: one query per index, no ``$or`` (a scan on some planners)."""
+        queries: list[Query] = []
+        if wanted:
+            queries.append({"tenant_id": tenant_id, "search_words": {"$all": wanted}})
+        if phone:
+            keyed = phone_participant(phone)
+            queries.append({"tenant_id": tenant_id, "participant_keys": keyed})
+        found: set[str] = set()
+        for query in queries:
+            found |= {doc["_id"] async for doc in self._collection.find(query, {"_id": 1})}
+        return found
+
+    async def listed_by_ids(
+        self, tenant_id: str, threads: list[str], filters: Query
+    ) -> list[ThreadDocument]:
+        """The listed threads (with a message, not merged away) among ``threads`` that pass
+        ``filters``, found by id."""
+        query: Query = {
+            "tenant_id": tenant_id,
+            **filters,
+            "last_message_at": {"$gt": _EPOCH},
+            "merged_into": {"$exists": False},
+        }
+        found: list[ThreadDocument] = []
+        for start in range(0, len(threads), _IDS_PER_QUERY):
+            chunk = threads[start : start + _IDS_PER_QUERY]
+            found += await self._collection.find({"_id": {"$in": chunk}, **query}).to_list()
+        return found
+
     async def changed_since(
         self, tenant_id: str, filters: Query, since: datetime, limit: int
     ) -> list[ThreadDocument]:
@@ -372,4 +416,5 @@ def new_thread(
         "summary_revision": 0,
         "status": "open",
         "labels": [],
+        "search_words": participant_words(participant),
     }

@@ -40,7 +40,7 @@ class EventsApi(Controller):
         ``Last-Event-ID``."""
         token = resume_token(request.headers.get("last-event-id") or last_event_id)
         # Joined first, so nothing between the missed events and the live ones is lost.
-        subscription = await live_feed.subscribe(tenant.id)
+        subscription = await live_feed.subscribe(tenant)
         try:
             missed = await store.changes(tenant.id, token, POLL_SECONDS) if token else None
         except OperationFailure as error:

@@ -38,6 +38,10 @@ Position = tuple[datetime, str]
 #: Threads read per query while filters that no index holds are applied in memory.
 WINDOW = 200
 
+#: (v1.1) The newest messages with the words of ``q`` whose threads the list shows; a thread
+#: found only through older messages is left out (message search still finds them).
+SEARCHED_MESSAGES = 5000
+
 
 @dataclass(frozen=True, slots=True)
 class ThreadFilters:
@@ -50,6 +54,13 @@ class ThreadFilters:
     #: An agent id, or "none" for unassigned threads.
     assignee: str | None = None
     label: str | None = None
+    #: (v1.1) ``q``: its folded words, and the E.164 number it spells when it is a phone.
+    words: tuple[str, ...] = ()
+    phone: str | None = None
+
+    @property
+    def searched(self) -> bool:
+        return bool(self.words or self.phone)
 
     def matches(self, thread: ThreadDocument, now: datetime) -> bool:
         if self.status and effective_status(thread, now) != self.status:
@@ -88,12 +99,9 @@ async def list_threads(
 ) -> tuple[list[ThreadDocument], str | None]:
     """One page of threads and the cursor of the next page (None on the last page)."""
     query = filters.query()
+    below: Position | None = None
     if cursor is None:
         snapshot = datetime.now(UTC)
-        found = await _matching_page(
-            store, tenant_id, query, filters, below=None, unchanged_since=None, limit=limit + 1
-        )
-        placed = [(_position(thread), thread) for thread in found]
     else:
         fields = cursors.decode(cursor, times=("snapshot", "at"), texts=("thread",))
         if datetime.now(UTC) - fields["snapshot"] > cursors.max_age:
@@ -102,6 +110,14 @@ async def list_threads(
                 details=[{"field": "cursor", "message": "expired"}],
             )
         snapshot, below = fields["snapshot"], (fields["at"], fields["thread"])
+    if filters.searched:
+        placed = await _searched(store, tenant_id, query, filters, snapshot, below, limit + 1)
+    elif below is None:
+        found = await _matching_page(
+            store, tenant_id, query, filters, below=None, unchanged_since=None, limit=limit + 1
+        )
+        placed = [(_position(thread), thread) for thread in found]
+    else:
         placed = await _page_as_of(store, tenant_id, query, filters, snapshot, below, limit + 1)
     page = placed[:limit]
     if len(placed) <= limit or not page:
@@ -165,6 +181,45 @@ async def _page_as_of(
         at = await store.messages.last_message_at_as_of(thread["_id"], snapshot)
         if at is not None and (at, thread["_id"]) < below:
             placed.append(((at, thread["_id"]), thread))
+    placed.sort(key=lambda item: item[0], reverse=True)
+    return placed[:limit]
+
+
+async def _searched(
+    store: Store,
+    tenant_id: str,
+    query: Query,
+    filters: ThreadFilters,
+    snapshot: datetime,
+    below: Position | None,
+    limit: int,
+) -> list[tuple[Position, ThreadDocument]]:
+    """(v1.1) The threads ``q`` finds, placed as ``_page_as_of`` places them.
+
+    They are found through indexes (the words of their newest matching messages, their
+    participant's words or phone) and read by id, so the page costs the same few queries
+    however many threads the tenant has; the other filters apply to what is read.
+    """
+    wanted = list(filters.words)
+    found: set[str] = set()
+    if wanted:
+        found = await store.messages.threads_with_words(tenant_id, wanted, SEARCHED_MESSAGES)
+    found |= await store.threads.ids_by_participant(tenant_id, wanted, filters.phone)
+    settled = snapshot - CLOCK_MARGIN
+    now = datetime.now(UTC)
+    placed: list[tuple[Position, ThreadDocument]] = []
+    for thread in await store.threads.listed_by_ids(tenant_id, sorted(found), query):
+        if not filters.matches(thread, now):
+            continue
+        position = _position(thread)
+        changed_at = thread.get("summary_at")
+        if below is not None and changed_at is not None and changed_at > settled:
+            at = await store.messages.last_message_at_as_of(thread["_id"], snapshot)
+            if at is None:
+                continue  # first listed after the snapshot
+            position = (at, thread["_id"])
+        if below is None or position < below:
+            placed.append((position, thread))
     placed.sort(key=lambda item: item[0], reverse=True)
     return placed[:limit]
 

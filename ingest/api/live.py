@@ -23,6 +23,7 @@ from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.errors import OperationFailure, PyMongoError
 
 from clients.backoff import Backoff
+from contracts import Tenant
 from domain.store.database import Store
 from domain.store.messages import COLLECTION as MESSAGES
 from ingest import metrics
@@ -57,8 +58,10 @@ def resume_token(last_event_id: str | None) -> dict[str, Any] | None:
 class Subscription:
     """One open stream's place in the feed."""
 
-    def __init__(self, tenant_id: str, queue_size: int) -> None:
+    def __init__(self, tenant_id: str, queue_size: int, *, human_agent: bool = False) -> None:
         self.tenant_id = tenant_id
+        #: The tenant's Messenger and Instagram reply window is 7 days (threads' reply_window).
+        self.human_agent = human_agent
         self.queue: asyncio.Queue[ServerSentEventMessage] = asyncio.Queue(queue_size)
         #: Set when the queue overflowed: the stream must resync.
         self.behind = asyncio.Event()
@@ -96,16 +99,16 @@ class LiveFeed:
         #: Set while the shared change stream is open.
         self._open = asyncio.Event()
 
-    async def subscribe(self, tenant_id: str) -> Subscription:
-        """A new stream of ``tenant_id``'s events from now on; 429 past the tenant's limit,
+    async def subscribe(self, tenant: Tenant) -> Subscription:
+        """A new stream of ``tenant``'s events from now on; 429 past the tenant's limit,
         503 when the shared change stream cannot be opened in time."""
-        streams = self._subscribers.setdefault(tenant_id, set())
+        streams = self._subscribers.setdefault(tenant.id, set())
         if len(streams) >= self._streams_per_tenant:
             raise TooManyRequests(
                 f"this tenant has {len(streams)} live streams open on this server already"
             )
         # Counted before waiting, so a stream leaving meanwhile does not close the feed.
-        subscription = Subscription(tenant_id, self._queue_size)
+        subscription = Subscription(tenant.id, self._queue_size, human_agent=tenant.human_agent)
         streams.add(subscription)
         metrics.LIVE_STREAMS.inc()
         if self._task is None or self._task.done():
@@ -171,8 +174,10 @@ class LiveFeed:
         listening = self._subscribers.get(document.get("tenant_id", ""))
         if not listening:
             return
+        # Every stream of a tenant shares its settings.
+        human_agent = next(iter(listening)).human_agent
         try:
-            event = await render(change, self._store, document["tenant_id"])
+            event = await render(change, self._store, document["tenant_id"], human_agent)
         except PyMongoError:
             raise  # the feed reopens from this change
         except Exception:
@@ -198,7 +203,7 @@ async def tenant_events(
     try:
         yield ServerSentEventMessage(comment="connected", retry=RETRY_MS)
         if missed is not None:
-            async for event in _catch_up(missed, store, tenant_id):
+            async for event in _catch_up(missed, store, subscription):
                 sent.add(str(event.id))
                 yield event
         while not subscription.behind.is_set():
@@ -222,13 +227,13 @@ async def tenant_events(
 
 
 async def _catch_up(
-    missed: AsyncChangeStream[dict[str, Any]], store: Store, tenant_id: str
+    missed: AsyncChangeStream[dict[str, Any]], store: Store, subscription: Subscription
 ) -> AsyncIterator[ServerSentEventMessage]:
     """What the tenant's own change stream holds since the client's last event, until it
     has nothing more right now."""
     try:
         while (change := await missed.try_next()) is not None:
-            event = await render(change, store, tenant_id)
+            event = await render(change, store, subscription.tenant_id, subscription.human_agent)
             if event is not None:
                 yield event
     finally:
@@ -236,9 +241,10 @@ async def _catch_up(
 
 
 async def render(
-    change: dict[str, Any], store: Store, tenant_id: str
+    change: dict[str, Any], store: Store, tenant_id: str, human_agent: bool
 ) -> ServerSentEventMessage | None:
-    """The event a change is for the tenant's readers, or None when it shows nothing new."""
+    """The event a change is for the tenant's readers, or None when it shows nothing new;
+    ``human_agent``: the tenant's Messenger and Instagram reply window is 7 days."""
     document = change.get("fullDocument")
     if not document or document.get("tenant_id") != tenant_id:
         return None  # deleted since, or not the tenant's
@@ -253,5 +259,5 @@ async def render(
         return None
     if document.get("last_message_at") is None:
         return None  # a thread is announced once its first message is in it
-    (thread,) = await thread_views(store, tenant_id, [document])
+    (thread,) = await thread_views(store, tenant_id, [document], human_agent=human_agent)
     return ServerSentEventMessage(data=thread.model_dump_json(), event="thread", id=token)

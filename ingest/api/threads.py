@@ -11,6 +11,7 @@ from contracts import Channel, Tenant
 from domain import threads, work
 from domain.documents import ThreadDocument
 from domain.store.database import Store
+from domain.store.search import words
 from domain.work import WorkRefused, thread_counts, work_changes
 from ingest.api.cursors import Cursors
 from ingest.api.inbox import ThreadFilters, list_threads, message_page, thread_views
@@ -27,6 +28,7 @@ from ingest.api.schemas.threads import (
     ThreadStatus,
 )
 from ingest.errors import BadRequest, NotFound, Unprocessable
+from matchers import normalise_phone
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="items per page")]
 
@@ -44,6 +46,18 @@ async def thread_page(
     )
     views = await thread_views(store, tenant.id, found, human_agent=tenant.human_agent)
     return ThreadPage(items=views, next_cursor=next_cursor)
+
+
+def _searched_for(q: str | None, region: str) -> tuple[tuple[str, ...], str | None]:
+    """The words of ``q``, and the E.164 number it spells when it is a phone."""
+    if q is None:
+        return (), None
+    found = tuple(words(q))
+    if not found:
+        raise BadRequest(
+            "q has no words", details=[{"field": "q", "message": "must contain a word"}]
+        )
+    return found, normalise_phone(q, region)
 
 
 class ThreadsApi(Controller):
@@ -68,12 +82,20 @@ class ThreadsApi(Controller):
             str | None, QueryParameter(description="(v1.1) an agent id, or none: unassigned")
         ] = None,
         label: Annotated[str | None, QueryParameter(description="(v1.1) one label")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                description="(v1.1) words of a message, or of the participant's name, email "
+                "or phone (a phone in any format); any order, accents and case ignored"
+            ),
+        ] = None,
         limit: Limit = 50,
         cursor: FromQuery[str | None] = None,
     ) -> ThreadPage:
         """All channels in one list, newest activity first; ``next_cursor`` pages on without
         skipping or repeating a thread while messages arrive. Give a later page the same
         filters as the first."""
+        searched, phone = _searched_for(q, tenant.default_region)
         filters = ThreadFilters(
             channel=channel,
             customer_id=customer_id,
@@ -81,6 +103,8 @@ class ThreadsApi(Controller):
             status=status,
             assignee=assignee,
             label=label,
+            words=searched,
+            phone=phone,
         )
         return await thread_page(store, tenant, filters, limit, cursor, cursors)
 

@@ -323,3 +323,33 @@ async def test_filters_combine_and_page_without_repeats_or_skips_while_messages_
     assert [t["id"] for t in resolved["items"]] == [ids[0]]
     bad = await client.get("/v1/threads?status=closed", headers=ACME)
     assert bad.status_code == 400
+
+
+async def test_a_tenant_with_human_agent_has_seven_days_on_messenger_also_live(
+    settings: Settings, messages: MessagesHandler
+) -> None:
+    """Globex may answer Messenger threads for 7 days (human_agent); the list, the thread and
+    its live events say so."""
+    written = message_event(
+        provider_message_id="m_ha1",
+        tenant_id="globex",
+        channel="messenger",
+        channel_user_id="psid-1",
+        phone=None,
+        occurred_at=datetime.now(UTC) - timedelta(hours=30),
+    )
+    await messages.handle_batch([written])
+    async with served(settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        [thread] = (await http.get("/v1/threads", headers=GLOBEX)).json()["items"]
+        assert thread["reply_window"]["rule"] == "human_agent_7d"
+        assert thread["reply_window"]["open"] is True
+        async with http.stream("GET", "/v1/events", headers=GLOBEX) as stream:
+            events = EventReader(stream)
+            answer = await http.patch(
+                f"/v1/threads/{thread['id']}", json={"labels": ["late"]}, headers=GLOBEX
+            )
+            assert answer.status_code == 200
+            assert answer.json()["reply_window"]["rule"] == "human_agent_7d"
+            changed = await events.next_event("thread")
+    assert changed["data"]["reply_window"]["rule"] == "human_agent_7d"
+    assert changed["data"]["reply_window"]["open"] is True
