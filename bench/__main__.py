@@ -173,6 +173,14 @@ def _api_rows(api: dict[str, Any]) -> list[Row]:
             f"{api['customer_search_ratio']:.3g}",
         ),
         ("read API, one request at a time", alone, "-"),
+        (
+            "read API, database commands per request",
+            ", ".join(
+                f"{kind} {item['per_request']}"
+                for kind, item in api.get("commands_per_request", {}).items()
+            ),
+            "-",
+        ),
     ]
 
 

@@ -23,19 +23,35 @@ from typing import Any
 from urllib.parse import quote
 
 from devstack import ManagedProcess, free_port, wait_for_port
+from litestar.testing import AsyncTestClient
+from pymongo import monitoring
 
-from bench.api_data import FillReport, Person, fill, people
+from bench.api_data import LABEL, FillReport, Person, fill, people
+from bench.commands import CommandCounter, CommandFigures, counted
 from bench.cpu import tree_cpu_seconds
 from bench.gateway import Measurement, uvicorn_server
 from bench.load import LoadResult, build_request, run_load
 from bench.stack import embedded_stack
 from contracts import Settings, load_tenants
 from domain.store.database import Store
+from ingest.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS_FILE = ROOT / "deploy" / "dev" / "tenants.toml"
 API_KEY = "demo-acme-api-key"
 THREADS_PATH = "/v1/threads?limit=50"
+#: (v1.1) The Chats page's tabs and search: a filtered list, the list searched by words its
+#: messages have (every thread has them: the worst case), and message search; timed alone,
+#: with the database commands each request sends.
+WORKING_PATHS = {
+    "filtered_list": [f"/v1/threads?limit=50&status=open&label={LABEL}"],
+    "thread_search": ["/v1/threads?limit=50&q=wetsuits", "/v1/threads?limit=50&q=parking"],
+    "message_search": [
+        "/v1/messages/search?limit=50&q=wetsuits%20bring",
+        "/v1/messages/search?limit=50&q=KAYAK%20saturday",
+        "/v1/messages/search?limit=50&q=late%20sorry",
+    ],
+}
 #: How long each kind of request is timed alone (at least once).
 ALONE_SECONDS = 2.0
 #: A read API load lasts long enough for every connection's first answer and this many more.
@@ -94,6 +110,7 @@ class ApiFigures:
     search: ApiMeasurement
     terms: dict[str, list[str]]
     alone: dict[str, Alone]
+    commands: dict[str, CommandFigures]
 
     def as_dict(self) -> dict[str, Any]:
         bare = self.bare.load.throughput
@@ -109,6 +126,10 @@ class ApiFigures:
             "customer_search_ratio": _significant(self.search.load.throughput / bare),
             "search_terms": {kind: terms[:3] for kind, terms in self.terms.items()},
             "alone": {kind: alone.as_dict() for kind, alone in self.alone.items()},
+            "commands_per_request": {
+                kind: {"per_request": round(found.per_event, 2), "commands": found.commands}
+                for kind, found in self.commands.items()
+            },
         }
 
 
@@ -158,6 +179,10 @@ def _found(kind: str, path: str, answer: dict[str, Any]) -> int:
         if len(items) != 50 or not any(item["customer"] for item in items):
             raise AssertionError(f"thread list not as filled: {len(items)} items")
         return len(items)
+    if kind in WORKING_PATHS:
+        if len(answer["items"]) != 50 or not answer["next_cursor"]:
+            raise AssertionError(f"{path} found {len(answer['items'])}, not a full page")
+        return len(answer["items"])
     if answer["total"] < 1:
         raise AssertionError(f"{path} found nobody")
     return int(answer["total"])
@@ -179,6 +204,29 @@ async def _alone(port: int, paths: dict[str, list[str]]) -> dict[str, Alone]:
             found.append(_found(kind, path, answer))
         timed[kind] = Alone(latencies, found)
     return timed
+
+
+async def commands_per_request(
+    settings: Settings, paths: dict[str, list[str]]
+) -> dict[str, CommandFigures]:
+    """The database commands each kind of request sends, counted by a PyMongo command
+    listener around the same app served in this process."""
+    listener = CommandCounter()
+    monitoring.register(listener)  # every client created from now on reports to it
+    app = create_app(settings.model_copy(update={"tenants_file": TENANTS_FILE}))
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    found: dict[str, CommandFigures] = {}
+    async with AsyncTestClient(app=app) as client:
+        for kind, group in paths.items():
+
+            async def requests(group: list[str] = group) -> None:
+                for path in group:
+                    answer = await client.get(path, headers=headers)
+                    answer.raise_for_status()
+
+            await requests()  # a first request also fills the app's caches
+            found[kind] = await counted(listener, requests, len(group))
+    return found
 
 
 def _started(process: ManagedProcess, port: int, env: dict[str, str]) -> int:
@@ -250,11 +298,15 @@ async def measure_api(
             bare_pids = (_started(bare, bare_port, env), stack.database_pid)
             paths = {"thread_list": [THREADS_PATH]}
             paths |= {kind: [_search_path(term) for term in group] for kind, group in terms.items()}
-            alone = await _alone(api_port, paths)
+            alone = await _alone(api_port, paths | WORKING_PATHS)
             # Name, email, phone, name, ...: every kind of term all through the measurement.
             mixed = [
                 path for group in zip(*list(paths.values())[1:], strict=True) for path in group
             ]
+            commands = await commands_per_request(
+                stack.settings,
+                {"thread_list": [THREADS_PATH], "customer_search": mixed[:6], **WORKING_PATHS},
+            )
             loads = {
                 "bare": (bare_port, [_get(bare_port, THREADS_PATH)], bare_pids),
                 "thread_list": (api_port, [_get(api_port, THREADS_PATH)], api_pids),
@@ -289,4 +341,5 @@ async def measure_api(
         search=best["search"],
         terms=terms,
         alone=alone,
+        commands=commands,
     )

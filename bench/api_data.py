@@ -26,7 +26,7 @@ from domain.documents import CustomerDocument, MessageDocument, MoneyDocument, T
 from domain.messages import participant_document
 from domain.profiles import identifiers_of
 from domain.store.database import Store
-from domain.store.search import external_id_fields, fold, name_fields
+from domain.store.search import external_id_fields, fold, name_fields, participant_words, words
 from matchers import normalise_phone, phone_match_key
 from matchers.keys import thread_id
 from matchers.participants import participant_keys
@@ -35,6 +35,8 @@ from tests.factories import booking_event, message_event
 TENANT = "acme"
 REGION = "GB"
 MESSAGES_PER_THREAD = 10
+#: The label one thread in five carries.
+LABEL = "vip"
 _NAMESPACE = uuid.UUID("6c1f0f3a-3b9e-4d55-9d0e-2f4a8b1c7e21")
 
 FIRST_NAMES = (
@@ -213,6 +215,11 @@ def _participant(channel: Channel, number: int, person: Person | None) -> Partic
 
 
 @cache
+def _words(text: str) -> list[str]:
+    return words(text)
+
+
+@cache
 def _content(text: str) -> dict[str, Any]:
     """Shared by every message with this text (documents are only read, never changed)."""
     return Content(type="text", text=text).model_dump(mode="json", exclude_none=True)
@@ -272,6 +279,8 @@ def conversation(
                 "status_rank": 0 if inbound else 1,
                 "deleted": False,
                 "stored_at": now,
+                "group": None,
+                "search_words": _words(text),
             }
         )
     last = messages[-1]
@@ -306,6 +315,13 @@ def conversation(
         "summary_revision": 1,
         "summary_written": 1,
         "summary_at": now,
+        # A team works its threads: one in three resolved, one in five labelled.
+        "status": "resolved" if number % 3 == 2 else "open",
+        "labels": [LABEL] if number % 5 == 0 else [],
+        "search_words": participant_words(identity),
+        "last_inbound_at": max(
+            (m["occurred_at"] for m in messages if m["direction"] == "inbound"), default=None
+        ),
     }
     return thread, messages
 

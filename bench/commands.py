@@ -27,7 +27,9 @@ BOOKINGS = 50
 MESSAGES = 200
 
 
-class _Counter(monitoring.CommandListener):
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands sent, by name, while ``counting`` is on."""
+
     def __init__(self) -> None:
         self.commands: Counter[str] = Counter()
         self.counting = False
@@ -65,7 +67,7 @@ class CommandFigures:
 async def measure_commands(tenants: TenantDirectory) -> dict[str, CommandFigures]:
     """50 bookings of new customers, one by one, and one poll of 200 messages of new
     participants."""
-    listener = _Counter()
+    listener = CommandCounter()
     mongo = EmbeddedMongo()
     with running(mongo):
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -98,16 +100,17 @@ async def measure_commands(tenants: TenantDirectory) -> dict[str, CommandFigures
                 )
 
             return {
-                "bookings": await _counted(listener, book, BOOKINGS),
-                "messages": await _counted(listener, talk, MESSAGES),
+                "bookings": await counted(listener, book, BOOKINGS),
+                "messages": await counted(listener, talk, MESSAGES),
             }
         finally:
             await client.close()
 
 
-async def _counted(
-    listener: _Counter, work: Callable[[], Awaitable[None]], events: int
+async def counted(
+    listener: CommandCounter, work: Callable[[], Awaitable[None]], events: int
 ) -> CommandFigures:
+    """The commands ``work`` sends, for ``events`` events (or requests)."""
     listener.commands.clear()
     listener.counting = True
     try:

@@ -1,5 +1,7 @@
 """``messages``: every message of every thread, once, and each customer's communications."""
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
@@ -14,7 +16,7 @@ from domain.documents import (
     StatusErrorDocument,
     ThreadSummary,
 )
-from domain.store.paging import beyond
+from domain.store.paging import beyond, scan
 from domain.store.writes import insert_missing
 
 COLLECTION = "messages"
@@ -224,28 +226,39 @@ class Messages:
             doc["_id"] async for doc in self._collection.find({"thread_id": thread}, {"_id": 1})
         ]
 
-    async def search(
-        self, tenant_id: str, wanted: list[str], *, below: tuple[datetime, str] | None, limit: int
-    ) -> list[MessageDocument]:
-        """Up to ``limit`` of the tenant's messages with every word of ``wanted``, newest
-        first, strictly below ``below`` (occurred_at, id); served by the (tenant, words,
-        occurred_at, _id) index, in two single-range scans as the thread pages are."""
-        query: Query = {"tenant_id": tenant_id, "search_words": {"$all": wanted}}
-        if below is None:
-            cursor = self._collection.find(query).sort(_NEWEST_FIRST).limit(limit)
-            return await cursor.to_list()
-        return await beyond(self._collection, query, "occurred_at", below, "$lt", limit)
+    async def searching(
+        self, tenant_id: str, wanted: list[str], *, below: tuple[datetime, str] | None
+    ) -> AsyncGenerator[MessageDocument, None]:
+        """(v1.1) The tenant's messages with every word of ``wanted``, newest first, strictly
+        below ``below`` (occurred_at, id), read as the caller goes.
+
+        Found by one word through the (tenant, words, occurred_at, _id) index, a window at a
+        time, and checked for the others here: an ``$all`` of several words is a collection
+        scan on some planners. The longest word is taken as the rarest.
+        """
+        query: Query = {"tenant_id": tenant_id, "search_words": max(wanted, key=len)}
+        others = set(wanted)
+        async with aclosing(scan(self._collection, query, "occurred_at", below)) as found:
+            async for message in found:
+                if others <= set(message.get("search_words") or ()):
+                    yield message
 
     async def threads_with_words(self, tenant_id: str, wanted: list[str], limit: int) -> set[str]:
         """(v1.1) The threads of the newest ``limit`` messages with every word of ``wanted``."""
-        query: Query = {"tenant_id": tenant_id, "search_words": {"$all": wanted}}
-        cursor = (
-            self._collection.find(query, {"thread_id": 1})
-            .sort(_NEWEST_FIRST)
-            .limit(limit)
-            .batch_size(limit)
-        )
-        return {doc["thread_id"] async for doc in cursor}
+        query: Query = {"tenant_id": tenant_id, "search_words": max(wanted, key=len)}
+        others = set(wanted)
+        threads: set[str] = set()
+        matched = 0
+        fields = ["thread_id", "search_words"]
+        scanning = scan(self._collection, query, "occurred_at", None, batch=limit, fields=fields)
+        async with aclosing(scanning) as found:
+            async for message in found:
+                if others <= set(message.get("search_words") or ()):
+                    threads.add(message["thread_id"])
+                    matched += 1
+                    if matched >= limit:
+                        break
+        return threads
 
     async def insert_note(self, note: MessageDocument) -> None:
         await self._collection.insert_one(note)

@@ -1,5 +1,6 @@
 """``threads``: one per tenant, channel and participant, with its summary."""
 
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from domain.documents import Changes, ParticipantDocument, Query, ThreadDocument, ThreadSummary
-from domain.store.paging import beyond
+from domain.store.paging import scan, scanned
 from domain.store.search import participant_words
 from domain.store.writes import insert_missing
 from matchers.keys import phone_participant, thread_id
@@ -281,15 +282,21 @@ class Threads:
         With ``unchanged_since``, only threads whose summary has not changed since then: their
         position now is their position at that moment.
         """
-        query: Query = {"tenant_id": tenant_id, **filters}
-        if unchanged_since is not None:
-            # Threads summarised before summaries were time-stamped have no ``summary_at``.
-            query["summary_at"] = {"$not": {"$gt": unchanged_since}}
-        order = [("last_message_at", -1), ("_id", -1)]
-        if below is None:
-            query["last_message_at"] = {"$gt": _EPOCH}  # a range the index serves in order
-            return await self._collection.find(query).sort(order).limit(limit).to_list()
-        return await beyond(self._collection, query, "last_message_at", below, "$lt", limit)
+        query = _listed(tenant_id, filters, unchanged_since)
+        return await scanned(self._collection, query, "last_message_at", below, limit)
+
+    def listing(
+        self,
+        tenant_id: str,
+        filters: Query,
+        *,
+        below: tuple[datetime, str] | None,
+        unchanged_since: datetime | None,
+    ) -> AsyncGenerator[ThreadDocument, None]:
+        """``page``'s threads one by one, read as the caller goes (filters applied in memory
+        read on until they have enough)."""
+        query = _listed(tenant_id, filters, unchanged_since)
+        return scan(self._collection, query, "last_message_at", below)
 
     async def ids_by_participant(
         self, tenant_id: str, wanted: list[str], phone: str | None
@@ -386,6 +393,14 @@ class Threads:
             {"tenant_id": tenant_id, "customer_id": source}, {"$set": changes}
         )
         return int(result.modified_count)
+
+
+def _listed(tenant_id: str, filters: Query, unchanged_since: datetime | None) -> Query:
+    query: Query = {"tenant_id": tenant_id, **filters}
+    if unchanged_since is not None:
+        # Threads summarised before summaries were time-stamped have no ``summary_at``.
+        query["summary_at"] = {"$not": {"$gt": unchanged_since}}
+    return query
 
 
 def new_thread(

@@ -10,6 +10,7 @@ by the snapshot. A thread that first appeared after the snapshot belongs to a fr
 (which the live event stream announces).
 """
 
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,9 +35,6 @@ CHANGED_LIMIT = 2000
 
 Position = tuple[datetime, str]
 
-
-#: Threads read per query while filters that no index holds are applied in memory.
-WINDOW = 200
 
 #: (v1.1) The newest messages with the words of ``q`` whose threads the list shows; a thread
 #: found only through older messages is left out (message search still finds them).
@@ -139,22 +137,21 @@ async def _matching_page(
     limit: int,
 ) -> list[ThreadDocument]:
     """Up to ``limit`` threads in index order below ``below`` that also pass the filters no
-    index holds: read a window at a time, each one continuing where the last one ended."""
+    index holds, read on until there are enough."""
     if not filters.in_memory:
         return await store.threads.page(
             tenant_id, query, below=below, unchanged_since=unchanged_since, limit=limit
         )
     now = datetime.now(UTC)
     found: list[ThreadDocument] = []
-    while len(found) < limit:
-        window = await store.threads.page(
-            tenant_id, query, below=below, unchanged_since=unchanged_since, limit=WINDOW
-        )
-        found += [thread for thread in window if filters.matches(thread, now)]
-        if len(window) < WINDOW:
-            break
-        below = _position(window[-1])
-    return found[:limit]
+    listing = store.threads.listing(tenant_id, query, below=below, unchanged_since=unchanged_since)
+    async with aclosing(listing) as threads:
+        async for thread in threads:
+            if filters.matches(thread, now):
+                found.append(thread)
+                if len(found) >= limit:
+                    break
+    return found
 
 
 async def _page_as_of(

@@ -1,5 +1,6 @@
 """``/v1/messages``: messages across every thread of the tenant (v1.1 search)."""
 
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -19,21 +20,18 @@ from ingest.api.schemas.threads import Message, MessageSearchPage
 from ingest.api.threads import Limit
 from ingest.errors import BadRequest
 
-#: Messages read per query while the filters no index holds are applied in memory.
-WINDOW = 200
+#: Above every message id: a position just after every message of an instant.
+_PAST_EVERY_ID = "\U0010ffff"
 
 
 @dataclass(frozen=True, slots=True)
 class _Filters:
     channel: str | None
     customer_id: str | None
-    until: datetime | None
 
     def matches(self, message: MessageDocument) -> bool:
-        return (
-            (self.channel is None or message["channel"] == self.channel)
-            and (self.customer_id is None or message.get("customer_id") == self.customer_id)
-            and (self.until is None or message["occurred_at"] <= self.until)
+        return (self.channel is None or message["channel"] == self.channel) and (
+            self.customer_id is None or message.get("customer_id") == self.customer_id
         )
 
 
@@ -72,20 +70,18 @@ class MessagesApi(Controller):
         if cursor is not None:
             fields = cursors.decode(cursor, times=("at",), texts=("message",))
             below = (fields["at"], fields["message"])
-        filters = _Filters(str(channel) if channel else None, customer_id, until)
+        if below is None and until is not None:
+            below = (until, _PAST_EVERY_ID)
+        filters = _Filters(str(channel) if channel else None, customer_id)
         found: list[MessageDocument] = []
-        more = True
-        while len(found) <= limit and more:
-            window = await store.messages.search(tenant.id, wanted, below=below, limit=WINDOW)
-            more = len(window) == WINDOW
-            for message in window:
+        async with aclosing(store.messages.searching(tenant.id, wanted, below=below)) as matches:
+            async for message in matches:
                 if since is not None and message["occurred_at"] < since:
-                    more = False
                     break
                 if filters.matches(message):
                     found.append(message)
-            if window:
-                below = (window[-1]["occurred_at"], window[-1]["_id"])
+                    if len(found) > limit:
+                        break
         page = found[:limit]
         next_cursor = None
         if len(found) > limit and page:

@@ -1,0 +1,50 @@
+"""The windowed keyset scan reads exactly what one sorted query would, in order, from any
+position and either way, whatever the spread of times (ties, gaps of years, the future)."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.store.database import Store
+from domain.store.paging import scan, scanned
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def spread(rng: random.Random) -> list[datetime]:
+    """Times as a tenant's history has them: bursts at one instant, a busy last hour, sparse
+    years, and a clock running ahead."""
+    times = [NOW - timedelta(seconds=rng.randint(0, 3600)) for _ in range(40)]
+    times += [NOW - timedelta(days=rng.randint(1, 3000)) for _ in range(40)]
+    times += [NOW + timedelta(hours=rng.randint(1, 20)) for _ in range(5)]
+    times += [datetime(1971, 1, 1, tzinfo=UTC)] * 3
+    times += [NOW - timedelta(minutes=5)] * 12  # one instant, many documents
+    return times
+
+
+async def test_every_position_either_way_matches_one_sorted_query(store: Store) -> None:
+    rng = random.Random(7)
+    collection = store.database["paging_check"]
+    documents = [
+        {"_id": f"d{n:03d}", "tenant_id": "acme", "at": at} for n, at in enumerate(spread(rng))
+    ]
+    documents.append({"_id": "no-time", "tenant_id": "acme", "at": None})
+    documents.append({"_id": "theirs", "tenant_id": "globex", "at": NOW})
+    await collection.insert_many(documents)
+    timed = [d for d in documents if d["tenant_id"] == "acme" and d["at"] is not None]
+    newest = sorted(timed, key=lambda d: (d["at"], d["_id"]), reverse=True)
+    query = {"tenant_id": "acme"}
+
+    everything = [d["_id"] async for d in scan(collection, query, "at", None, batch=3)]
+    assert everything == [d["_id"] for d in newest]
+    for index in rng.sample(range(len(newest)), 15):
+        position = (newest[index]["at"], newest[index]["_id"])
+        older = [d["_id"] async for d in scan(collection, query, "at", position, batch=4)]
+        assert older == [d["_id"] for d in newest[index + 1 :]]
+        newer = [d["_id"] async for d in scan(collection, query, "at", position, "$gt", batch=4)]
+        assert newer == [d["_id"] for d in reversed(newest[:index])]
+        page = await scanned(collection, query, "at", position, 5)
+        assert [d["_id"] for d in page] == [d["_id"] for d in newest[index + 1 : index + 6]]
