@@ -26,7 +26,14 @@ from domain.documents import CustomerDocument, MessageDocument, MoneyDocument, T
 from domain.messages import participant_document
 from domain.profiles import identifiers_of
 from domain.store.database import Store
-from domain.store.search import external_id_fields, fold, name_fields, participant_words, words
+from domain.store.search import (
+    external_id_fields,
+    fold,
+    name_fields,
+    participant_words,
+    thread_words,
+    words,
+)
 from matchers import normalise_phone, phone_match_key
 from matchers.keys import thread_id
 from matchers.participants import participant_keys
@@ -318,7 +325,10 @@ def conversation(
         # A team works its threads: one in three resolved, one in five labelled.
         "status": "resolved" if number % 3 == 2 else "open",
         "labels": [LABEL] if number % 5 == 0 else [],
-        "search_words": participant_words(identity),
+        "participant_words": participant_words(identity),
+        "search_words": thread_words(
+            participant_words(identity), [m["search_words"] for m in reversed(messages)]
+        ),
         "last_inbound_at": max(
             (m["occurred_at"] for m in messages if m["direction"] == "inbound"), default=None
         ),

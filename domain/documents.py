@@ -201,6 +201,8 @@ class ThreadSummary(TypedDict):
     last_message: LastMessageDocument | None
     #: (v1.1) When the customer last wrote, by the provider's clock.
     last_inbound_at: datetime | None
+    #: (v1.1) The participant's words and those of the messages (at most ``THREAD_WORDS``).
+    search_words: list[str]
 
 
 class ThreadDocument(TypedDict):
@@ -238,7 +240,9 @@ class ThreadDocument(TypedDict):
     assignee: NotRequired[str | None]
     labels: NotRequired[list[str]]
     last_inbound_at: NotRequired[datetime | None]
-    #: (v1.1) Every word the participant has been known by (``participant_words``).
+    #: (v1.1) Every word the participant has been known by (``participant_words``), and
+    #: those with the words of the thread's messages (the thread list's ``q``).
+    participant_words: NotRequired[list[str]]
     search_words: NotRequired[list[str]]
 
 

@@ -17,9 +17,11 @@ async def refresh_summaries(store: Store, thread_ids: Iterable[str]) -> None:
     if not threads:
         return
     revisions = await store.threads.next_summary_revisions(threads)
-    summaries = await store.messages.summaries({t: read for t, (_, read) in revisions.items()})
+    summaries = await store.messages.summaries(
+        {t: (read, known) for t, (_, read, known) in revisions.items()}
+    )
     await store.threads.set_summaries(
-        [(thread, revision, summaries[thread]) for thread, (revision, _) in revisions.items()]
+        [(thread, revision, summaries[thread]) for thread, (revision, _, _) in revisions.items()]
     )
 
 

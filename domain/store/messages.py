@@ -17,6 +17,7 @@ from domain.documents import (
     ThreadSummary,
 )
 from domain.store.paging import beyond, scan
+from domain.store.search import thread_words
 from domain.store.writes import insert_missing
 
 COLLECTION = "messages"
@@ -37,6 +38,8 @@ class _ThreadMessages(TypedDict):
     inbound: int
     last: MessageDocument
     last_inbound_at: datetime | None
+    #: Each message's words, newest message first.
+    words: list[list[str] | None]
 
 
 class _UnreadCount(TypedDict):
@@ -69,10 +72,14 @@ class Messages:
         present = await insert_missing(self._collection, documents)
         return {document["_id"] for document in documents} - present
 
-    async def summaries(self, last_read_at: dict[str, datetime | None]) -> dict[str, ThreadSummary]:
-        """Each thread's summary, computed from its stored messages: one aggregation for all
-        of them, and one more for the unread counts of threads read before."""
-        threads = list(last_read_at)
+    async def summaries(
+        self, threads_read: dict[str, tuple[datetime | None, list[str]]]
+    ) -> dict[str, ThreadSummary]:
+        """Each thread's summary, computed from its stored messages and (for its words) its
+        participant's words: one aggregation for all of them, and one more for the unread
+        counts of threads read before."""
+        threads = list(threads_read)
+        last_read_at = {thread: read for thread, (read, _) in threads_read.items()}
         grouping = self._collection.aggregate(
             [
                 # Notes are staff's, not the conversation's: no count, no last message.
@@ -89,6 +96,7 @@ class Messages:
                         "count": {"$sum": 1},
                         "inbound": {"$sum": {"$cond": [{"$eq": ["$direction", "inbound"]}, 1, 0]}},
                         "last": {"$first": "$$ROOT"},
+                        "words": {"$push": "$search_words"},
                         "last_inbound_at": {
                             "$max": {
                                 "$cond": [
@@ -130,6 +138,9 @@ class Messages:
                 "last_message_at": last["occurred_at"] if last else None,
                 "last_message": _last_message(last) if last else None,
                 "last_inbound_at": group.get("last_inbound_at") if group else None,
+                "search_words": thread_words(
+                    threads_read[thread][1], group["words"] if group else []
+                ),
             }
         return summaries
 
@@ -242,23 +253,6 @@ class Messages:
             async for message in found:
                 if others <= set(message.get("search_words") or ()):
                     yield message
-
-    async def threads_with_words(self, tenant_id: str, wanted: list[str], limit: int) -> set[str]:
-        """(v1.1) The threads of the newest ``limit`` messages with every word of ``wanted``."""
-        query: Query = {"tenant_id": tenant_id, "search_words": max(wanted, key=len)}
-        others = set(wanted)
-        threads: set[str] = set()
-        matched = 0
-        fields = ["thread_id", "search_words"]
-        scanning = scan(self._collection, query, "occurred_at", None, batch=limit, fields=fields)
-        async with aclosing(scanning) as found:
-            async for message in found:
-                if others <= set(message.get("search_words") or ()):
-                    threads.add(message["thread_id"])
-                    matched += 1
-                    if matched >= limit:
-                        break
-        return threads
 
     async def insert_note(self, note: MessageDocument) -> None:
         await self._collection.insert_one(note)

@@ -48,6 +48,22 @@ def participant_words(participant: ParticipantDocument) -> list[str]:
     )
 
 
+#: (v1.1) The most words a thread is found by.
+THREAD_WORDS = 2000
+
+
+def thread_words(participant: list[str], messages: list[list[str] | None]) -> list[str]:
+    """The words a thread is found by: its participant's, then its messages' (newest
+    first), at most THREAD_WORDS."""
+    found = dict.fromkeys(participant)
+    for words_of_message in messages:
+        for word in words_of_message or ():
+            if len(found) >= THREAD_WORDS:
+                return list(found)
+            found.setdefault(word, None)
+    return list(found)
+
+
 def grams(folded: str) -> list[str]:
     """The distinct trigrams of a folded text, in order of first appearance."""
     return list(dict.fromkeys(folded[i : i + GRAM] for i in range(len(folded) - GRAM + 1)))

@@ -44,7 +44,9 @@ class Threads:
             [("tenant_id", 1), ("status", 1), ("last_message_at", -1)]
         )
         await self._collection.create_index([("tenant_id", 1), ("status", 1), ("assignee", 1)])
-        await self._collection.create_index([("tenant_id", 1), ("search_words", 1)])
+        await self._collection.create_index(
+            [("tenant_id", 1), ("search_words", 1), ("last_message_at", -1), ("_id", -1)]
+        )
 
     async def by_keys(
         self, tenant_id: str, channel: str, keys: list[str]
@@ -114,7 +116,7 @@ class Threads:
             {"_id": thread},
             {
                 "$set": {f"participant.{k}": v for k, v in participant.items() if v is not None},
-                "$addToSet": {"search_words": {"$each": participant_words(participant)}},
+                "$addToSet": _known_by(participant),
             },
         )
 
@@ -125,10 +127,7 @@ class Threads:
         await self._collection.update_one(
             {"_id": thread},
             {
-                "$addToSet": {
-                    "participant_keys": {"$each": keys},
-                    "search_words": {"$each": participant_words(participant)},
-                },
+                "$addToSet": {"participant_keys": {"$each": keys}, **_known_by(participant)},
                 "$set": {f"participant.{k}": v for k, v in participant.items() if v is not None},
             },
         )
@@ -230,9 +229,10 @@ class Threads:
 
     async def next_summary_revisions(
         self, threads: list[str]
-    ) -> dict[str, tuple[int, datetime | None]]:
-        """Count a change to each thread's messages; returns each existing thread's revision
-        and when it was last read, which the summary computed after it needs.
+    ) -> dict[str, tuple[int, datetime | None, list[str]]]:
+        """Count a change to each thread's messages; returns each existing thread's revision,
+        when it was last read and its participant's words, which the summary computed after
+        it needs.
 
         A revision read here may already include another worker's later increment; that is
         safe, because the summary is computed after this read, so it sees that worker's
@@ -242,10 +242,15 @@ class Threads:
             {"_id": {"$in": threads}}, {"$inc": {"summary_revision": 1}}
         )
         found = self._collection.find(
-            {"_id": {"$in": threads}}, {"summary_revision": 1, "last_read_at": 1}
+            {"_id": {"$in": threads}},
+            {"summary_revision": 1, "last_read_at": 1, "participant_words": 1},
         )
         return {
-            doc["_id"]: (int(doc["summary_revision"]), doc.get("last_read_at"))
+            doc["_id"]: (
+                int(doc["summary_revision"]),
+                doc.get("last_read_at"),
+                doc.get("participant_words") or [],
+            )
             async for doc in found
         }
 
@@ -298,21 +303,10 @@ class Threads:
         query = _listed(tenant_id, filters, unchanged_since)
         return scan(self._collection, query, "last_message_at", below)
 
-    async def ids_by_participant(
-        self, tenant_id: str, wanted: list[str], phone: str | None
-    ) -> set[str]:
-        """(v1.1) Threads whose participant is known by every word of ``wanted``, or by the
-        E.164 ``phone``: one query per index, no ``$or`` (a scan on some planners)."""
-        queries: list[Query] = []
-        if wanted:
-            queries.append({"tenant_id": tenant_id, "search_words": {"$all": wanted}})
-        if phone:
-            keyed = phone_participant(phone)
-            queries.append({"tenant_id": tenant_id, "participant_keys": keyed})
-        found: set[str] = set()
-        for query in queries:
-            found |= {doc["_id"] async for doc in self._collection.find(query, {"_id": 1})}
-        return found
+    async def ids_by_phone(self, tenant_id: str, phone: str) -> set[str]:
+        """(v1.1) The threads whose participant has the E.164 ``phone``."""
+        query = {"tenant_id": tenant_id, "participant_keys": phone_participant(phone)}
+        return {doc["_id"] async for doc in self._collection.find(query, {"_id": 1})}
 
     async def listed_by_ids(
         self, tenant_id: str, threads: list[str], filters: Query
@@ -395,6 +389,13 @@ class Threads:
         return int(result.modified_count)
 
 
+def _known_by(participant: ParticipantDocument) -> dict[str, Any]:
+    """The participant's words added to the thread's (until its next summary rewrites them,
+    from ``participant_words`` and the messages)."""
+    known = {"$each": participant_words(participant)}
+    return {"participant_words": known, "search_words": known}
+
+
 def _listed(tenant_id: str, filters: Query, unchanged_since: datetime | None) -> Query:
     query: Query = {"tenant_id": tenant_id, **filters}
     if unchanged_since is not None:
@@ -431,5 +432,6 @@ def new_thread(
         "summary_revision": 0,
         "status": "open",
         "labels": [],
+        "participant_words": participant_words(participant),
         "search_words": participant_words(participant),
     }

@@ -36,11 +36,6 @@ CHANGED_LIMIT = 2000
 Position = tuple[datetime, str]
 
 
-#: (v1.1) The newest messages with the words of ``q`` whose threads the list shows; a thread
-#: found only through older messages is left out (message search still finds them).
-SEARCHED_MESSAGES = 5000
-
-
 @dataclass(frozen=True, slots=True)
 class ThreadFilters:
     channel: str | None = None
@@ -52,15 +47,14 @@ class ThreadFilters:
     #: An agent id, or "none" for unassigned threads.
     assignee: str | None = None
     label: str | None = None
-    #: (v1.1) ``q``: its folded words, and the E.164 number it spells when it is a phone.
+    #: (v1.1) ``q``: the E.164 number it spells when it is a phone, else its folded words
+    #: (the longest through the index, every one checked on what it gives).
     words: tuple[str, ...] = ()
     phone: str | None = None
 
-    @property
-    def searched(self) -> bool:
-        return bool(self.words or self.phone)
-
     def matches(self, thread: ThreadDocument, now: datetime) -> bool:
+        if self.words and not set(self.words) <= set(thread.get("search_words") or ()):
+            return False
         if self.status and effective_status(thread, now) != self.status:
             return False
         if self.assignee:
@@ -71,10 +65,12 @@ class ThreadFilters:
 
     @property
     def in_memory(self) -> bool:
-        return bool(self.status or self.assignee or self.label)
+        return bool(self.status or self.assignee or self.label or len(self.words) > 1)
 
     def query(self) -> Query:
         query: Query = {}
+        if self.words:
+            query["search_words"] = max(self.words, key=len)
         if self.channel:
             query["channel"] = self.channel
         if self.customer_id:
@@ -108,8 +104,8 @@ async def list_threads(
                 details=[{"field": "cursor", "message": "expired"}],
             )
         snapshot, below = fields["snapshot"], (fields["at"], fields["thread"])
-    if filters.searched:
-        placed = await _searched(store, tenant_id, query, filters, snapshot, below, limit + 1)
+    if filters.phone:
+        placed = await _by_phone(store, tenant_id, query, filters, snapshot, below, limit + 1)
     elif below is None:
         found = await _matching_page(
             store, tenant_id, query, filters, below=None, unchanged_since=None, limit=limit + 1
@@ -182,7 +178,7 @@ async def _page_as_of(
     return placed[:limit]
 
 
-async def _searched(
+async def _by_phone(
     store: Store,
     tenant_id: str,
     query: Query,
@@ -191,17 +187,10 @@ async def _searched(
     below: Position | None,
     limit: int,
 ) -> list[tuple[Position, ThreadDocument]]:
-    """(v1.1) The threads ``q`` finds, placed as ``_page_as_of`` places them.
-
-    They are found through indexes (the words of their newest matching messages, their
-    participant's words or phone) and read by id, so the page costs the same few queries
-    however many threads the tenant has; the other filters apply to what is read.
-    """
-    wanted = list(filters.words)
-    found: set[str] = set()
-    if wanted:
-        found = await store.messages.threads_with_words(tenant_id, wanted, SEARCHED_MESSAGES)
-    found |= await store.threads.ids_by_participant(tenant_id, wanted, filters.phone)
+    """(v1.1) The threads of the phone ``q`` spells (one per channel at most), placed as
+    ``_page_as_of`` places them; found by the participant-keys index and read by id."""
+    assert filters.phone is not None
+    found = await store.threads.ids_by_phone(tenant_id, filters.phone)
     settled = snapshot - CLOCK_MARGIN
     now = datetime.now(UTC)
     placed: list[tuple[Position, ThreadDocument]] = []

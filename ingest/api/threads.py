@@ -49,7 +49,7 @@ async def thread_page(
 
 
 def _searched_for(q: str | None, region: str) -> tuple[tuple[str, ...], str | None]:
-    """The words of ``q``, and the E.164 number it spells when it is a phone."""
+    """The E.164 number ``q`` spells when it is a phone, else its words."""
     if q is None:
         return (), None
     found = tuple(words(q))
@@ -57,7 +57,8 @@ def _searched_for(q: str | None, region: str) -> tuple[tuple[str, ...], str | No
         raise BadRequest(
             "q has no words", details=[{"field": "q", "message": "must contain a word"}]
         )
-    return found, normalise_phone(q, region)
+    phone = normalise_phone(q, region)
+    return ((), phone) if phone else (found, None)
 
 
 class ThreadsApi(Controller):

@@ -3,6 +3,7 @@ position and either way, whatever the spread of times (ties, gaps of years, the 
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def spread(rng: random.Random) -> list[datetime]:
 async def test_every_position_either_way_matches_one_sorted_query(store: Store) -> None:
     rng = random.Random(7)
     collection = store.database["paging_check"]
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"_id": f"d{n:03d}", "tenant_id": "acme", "at": at} for n, at in enumerate(spread(rng))
     ]
     documents.append({"_id": "no-time", "tenant_id": "acme", "at": None})
