@@ -47,6 +47,9 @@ class Threads:
         await self._collection.create_index(
             [("tenant_id", 1), ("search_words", 1), ("last_message_at", -1), ("_id", -1)]
         )
+        await self._collection.create_index(
+            [("tenant_id", 1), ("labels", 1), ("last_message_at", -1), ("_id", -1)]
+        )
 
     async def by_keys(
         self, tenant_id: str, channel: str, keys: list[str]

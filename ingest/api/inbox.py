@@ -65,12 +65,18 @@ class ThreadFilters:
 
     @property
     def in_memory(self) -> bool:
-        return bool(self.status or self.assignee or self.label or len(self.words) > 1)
+        """Whether a condition is checked on what the index gives (a label is asked of the
+        index unless ``q`` is)."""
+        return bool(
+            self.status or self.assignee or (self.label and self.words) or len(self.words) > 1
+        )
 
     def query(self) -> Query:
         query: Query = {}
         if self.words:
             query["search_words"] = max(self.words, key=len)
+        elif self.label:
+            query["labels"] = self.label
         if self.channel:
             query["channel"] = self.channel
         if self.customer_id:

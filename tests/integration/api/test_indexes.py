@@ -152,6 +152,9 @@ async def test_hot_read_queries_use_indexes(
     for searched in (ThreadFilters(words=("hello",)), ThreadFilters(words=("hello", "x"))):
         _, cursor = await list_threads(store, "acme", searched, limit=2, cursor=None, cursors=codec)
         await list_threads(store, "acme", searched, limit=2, cursor=cursor, cursors=codec)
+    labelled = ThreadFilters(label="vip", status="open", assignee="none")
+    _, cursor = await list_threads(store, "acme", labelled, limit=2, cursor=None, cursors=codec)
+    await list_threads(store, "acme", labelled, limit=2, cursor=cursor, cursors=codec)
     by_phone = ThreadFilters(phone="+447911100003")
     await list_threads(store, "acme", by_phone, limit=2, cursor=None, cursors=codec)
     newest = await store.messages.page(thread, before=None, after=None, limit=2)
