@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -19,11 +19,19 @@ from clients.backoff import Backoff
 from clients.mongo import mongo_client
 from consumers.bookings import BookingsHandler
 from consumers.deadletters import DeadLetters
+from consumers.media import MediaChunksHandler, MediaFetcher, MediaHandler
 from consumers.messages import SCHEMAS as MESSAGE_SCHEMAS
 from consumers.messages import MessagesHandler
 from consumers.runner import ConsumerRunner, Worker, decode_by_schema, decode_json_model
 from consumers.statuses import StatusesHandler
-from contracts import BookingEvent, MessageEvent, Settings, StatusEvent, TenantDirectory
+from contracts import (
+    BookingEvent,
+    MediaChunkEvent,
+    MessageEvent,
+    Settings,
+    StatusEvent,
+    TenantDirectory,
+)
 from domain.store.database import Store
 
 log = structlog.get_logger(__name__)
@@ -33,7 +41,16 @@ GROUPS = {
     "bookings": "threadline-bookings",
     "messages": "threadline-messages",
     "statuses": "threadline-statuses",
+    # (v1.1) Records the messages' attachments; the same process also writes emails'
+    # attachment chunks (MEDIA_FILES_GROUP) and fetches the files.
+    "media": "threadline-media",
 }
+MEDIA_FILES_GROUP = "threadline-media-files"
+
+
+class Runnable(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
+
 
 #: A worker waits this long for MongoDB on each operation before backing off.
 _MONGO_SERVER_SELECTION = timedelta(seconds=5)
@@ -82,14 +99,27 @@ async def resources(
         await mongo.close()
 
 
-def runners(names: list[str], res: Resources) -> list[ConsumerRunner[Any]]:
+def runners(names: list[str], res: Resources) -> list[Runnable]:
     """The runners for the named workers."""
-    built: list[ConsumerRunner[Any]] = []
+    built: list[Runnable] = []
     for name in names:
-        group = GROUPS[name]
-        dead_letters = DeadLetters(res.producer, res.settings, group)
-        built.append(ConsumerRunner(worker(name, res), res.settings, dead_letters, group_id=group))
+        built.append(_runner(worker(name, res), GROUPS[name], res))
+        if name == "media":
+            chunks = MediaChunksHandler(res.store, res.tenants)
+            files = Worker(
+                name="media-files",
+                topic=res.settings.topic_media,
+                decode=decode_json_model(MediaChunkEvent),
+                handle=chunks.handle,
+            )
+            built.append(_runner(files, MEDIA_FILES_GROUP, res))
+            built.append(MediaFetcher(res.store, res.tenants, res.settings))
     return built
+
+
+def _runner(handled: Worker[Any], group: str, res: Resources) -> ConsumerRunner[Any]:
+    dead_letters = DeadLetters(res.producer, res.settings, group)
+    return ConsumerRunner(handled, res.settings, dead_letters, group_id=group)
 
 
 def worker(name: str, res: Resources) -> Worker[Any]:
@@ -110,6 +140,15 @@ def worker(name: str, res: Resources) -> Worker[Any]:
             decode=decode_by_schema(MESSAGE_SCHEMAS, default=MessageEvent),
             handle=messages.handle,
             handle_batch=messages.handle_batch,
+        )
+    if name == "media":
+        media = MediaHandler(res.store, res.tenants, res.settings)
+        return Worker(
+            name=name,
+            topic=res.settings.topic_messages,
+            decode=decode_by_schema(MESSAGE_SCHEMAS, default=MessageEvent),
+            handle=media.handle,
+            handle_batch=media.handle_batch,
         )
     statuses = StatusesHandler(res.store, res.tenants)
     return Worker(

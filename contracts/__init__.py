@@ -39,6 +39,7 @@ from contracts.ids import (
     message_event_id,
     status_event_id,
 )
+from contracts.media import CHUNK_BYTES, MediaChunkEvent, attachment_id, chunk_events
 from contracts.messages import (
     Attachment,
     Business,
@@ -76,10 +77,12 @@ SCHEMAS = {
         MessageEditEvent,
         IdentityEvent,
         ConsentEvent,
+        MediaChunkEvent,
     )
 }
 
 __all__ = [
+    "CHUNK_BYTES",
     "SCHEMAS",
     "Address",
     "Attachment",
@@ -110,6 +113,7 @@ __all__ = [
     "IdentityEvent",
     "IngestDeadLetter",
     "Location",
+    "MediaChunkEvent",
     "MessageEditEvent",
     "MessageEvent",
     "Participant",
@@ -124,8 +128,10 @@ __all__ = [
     "Tenant",
     "TenantDirectory",
     "TenantsFileError",
+    "attachment_id",
     "booking_event_id",
     "change_event_id",
+    "chunk_events",
     "dead_letter_id",
     "get_settings",
     "load_tenants",

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     topic_bookings: str = "bookings.events.v1"
     topic_ingest_deadletter: str = "ingest.deadletter.v1"
     topic_consumers_deadletter: str = "consumers.deadletter.v1"
+    # (v1.1) The bytes of emails' attachments, in chunks (contracts/media.py).
+    topic_media: str = "chat.media.v1"
     # Partitions given to topics created by `python -m ingest create-topics`.
     topic_partitions: Annotated[int, Field(ge=1, le=1024)] = 6
     topic_replication_factor: Annotated[int, Field(ge=1, le=9)] = 1
@@ -101,6 +103,24 @@ class Settings(BaseSettings):
     sse_queue_size: Annotated[int, Field(ge=1)] = 1000
     # A comment line on /v1/events this often keeps proxies from closing an idle stream.
     sse_heartbeat: Seconds = timedelta(seconds=15)
+
+    # (v1.1) Media. A file larger than this is not fetched (the attachment is unavailable).
+    media_max_bytes: Annotated[int, Field(ge=1)] = 100 * MiB
+    # Fetches of one attachment before it is unavailable, the first retry this long after
+    # the first failure and each next one twice as long (5 and 30 s: about eight minutes).
+    media_fetch_attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    media_retry_after: Seconds = timedelta(seconds=30)
+    # One provider request's limit (connect, and each read of the body).
+    media_fetch_timeout: Seconds = timedelta(seconds=30)
+    # Downloads one media worker process runs at once.
+    media_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    # A fetch holds its attachment this long, renewed while it runs; a worker that dies
+    # mid-download leaves it to another worker once the hold ends.
+    media_fetch_lease: Seconds = timedelta(seconds=60)
+    # Provider API base URLs (tests point them at local servers); the Graph API version.
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v23.0"
+    twilio_api_url: str = "https://api.twilio.com"
 
 
 @lru_cache(maxsize=1)

@@ -57,6 +57,8 @@ class Tenant(_Section):
     instagram_account_ids: list[str] = Field(default_factory=list)
     messenger_page_ids: list[str] = Field(default_factory=list)
     sms_numbers: list[str] = Field(default_factory=list)
+    #: (v1.1) The Graph API access token WhatsApp media is fetched with (an ``env:`` value).
+    whatsapp_access_token: SecretStr | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     #: (v1.1) Messaging Services whose webhooks are this tenant's (``MessagingServiceSid``).

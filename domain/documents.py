@@ -355,6 +355,38 @@ class PendingStatusDocument(TypedDict):
     details: NotRequired[StoredJson]
 
 
+# --- media -----------------------------------------------------------------------------------
+
+
+class MediaDocument(TypedDict, total=False):
+    """(v1.1) ``media``: one attachment's file (``_id``: ``{message}:{index}``, also its
+    GridFS file id): where it is fetched from, and how far that got."""
+
+    _id: str
+    tenant_id: str
+    message_id: str
+    index: int
+    channel: str
+    #: How the file is fetched: ``graph`` (a WhatsApp media id), ``twilio`` (a MediaUrl, with
+    #: the account's credentials), ``url`` (a Messenger or Instagram CDN URL) or ``email``
+    #: (its chunks arrive on the media topic).
+    source: str
+    locator: str | None
+    mime_type: str | None
+    filename: str | None
+    #: pending, stored or unavailable (then ``reason`` says why).
+    state: str
+    reason: str | None
+    attempts: int
+    #: When to try (again); a claimed fetch holds it until then; None once it is over.
+    next_attempt_at: datetime | None
+    size: int
+    sha256: str | None
+    content_type: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 # --- identity claims and webhook tokens ------------------------------------------------------
 
 

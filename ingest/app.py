@@ -10,6 +10,7 @@ from contracts import Settings, TenantDirectory, get_settings, load_tenants
 from contracts.logs import configure_logging
 from ingest.api.customers import CustomersApi
 from ingest.api.events import EventsApi
+from ingest.api.media import MediaApi
 from ingest.api.messages import MessagesApi
 from ingest.api.openapi import tighten_request_schemas
 from ingest.api.threads import ThreadsApi
@@ -76,6 +77,7 @@ def create_app(
                 ],
             ),
             EventsApi,
+            MediaApi,
         ],
         lifespan=[gateway.lifespan],
         dependencies=gateway.dependencies(),

@@ -30,11 +30,16 @@ class ApiError(Exception):
 
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
+    #: Seconds a client should wait before asking again, when it should.
+    retry_after: ClassVar[int | None] = None
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 class BadRequest(ApiError):
@@ -80,6 +85,7 @@ class TooManyRequests(ApiError):
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "unavailable"
+    retry_after = 5
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -90,9 +96,13 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+    headers = dict(exc.headers or {})
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return Response(
-        error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=headers
+        error_body(exc.code, exc.message, exc.details),
+        status_code=exc.status_code,
+        headers=headers or None,
     )
 
 

@@ -17,6 +17,7 @@ def topic_names(settings: Settings) -> list[str]:
         settings.topic_bookings,
         settings.topic_ingest_deadletter,
         settings.topic_consumers_deadletter,
+        settings.topic_media,
     ]
 
 

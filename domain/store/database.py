@@ -12,6 +12,7 @@ from domain.store.consents import ConsentEvents
 from domain.store.customers import Customers
 from domain.store.edits import MessageEdits
 from domain.store.identity_claims import IdentityClaims
+from domain.store.media import Media
 from domain.store.messages import COLLECTION as MESSAGES
 from domain.store.messages import Messages
 from domain.store.pending_statuses import PendingStatuses
@@ -30,6 +31,7 @@ class Store:
     pending_statuses: PendingStatuses
     edits: MessageEdits
     consents: ConsentEvents
+    media: Media
 
     @classmethod
     def open(cls, client: AsyncMongoClient[dict[str, Any]], name: str) -> "Store":
@@ -44,6 +46,7 @@ class Store:
             pending_statuses=PendingStatuses(database),
             edits=MessageEdits(database),
             consents=ConsentEvents(database),
+            media=Media(database),
         )
 
     async def ensure_indexes(self) -> None:
@@ -56,6 +59,7 @@ class Store:
         await self.pending_statuses.ensure_indexes()
         await self.edits.ensure_indexes()
         await self.consents.ensure_indexes()
+        await self.media.ensure_indexes()
 
     async def changes(
         self, tenant_id: str | None, resume_after: dict[str, Any] | None, max_await: float

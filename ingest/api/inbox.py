@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from domain.documents import MessageDocument, Query, ThreadDocument
+from domain.documents import MediaDocument, MessageDocument, Query, ThreadDocument
 from domain.store.database import Store
 from domain.work import effective_status
 from ingest.api.cursors import Cursors
@@ -273,8 +273,15 @@ async def message_page(
         if await store.messages.exists_beyond(thread_id, (last["occurred_at"], last["_id"]), "$gt"):
             newer = last["_id"]
     quoted = await quoted_messages(store, tenant_id, found)
-    items = [Message.from_document(m, quoted.get(_quotes(m) or "")) for m in found]
+    media = await media_of(store, found)
+    items = [Message.from_document(m, quoted.get(_quotes(m) or ""), media) for m in found]
     return MessagePage(items=items, before=older, after=newer)
+
+
+async def media_of(store: Store, messages: list[MessageDocument]) -> dict[str, MediaDocument]:
+    """(v1.1) The file records of ``messages``' attachments: one query, none without any."""
+    with_files = [m["_id"] for m in messages if m.get("content", {}).get("attachments")]
+    return await store.media.of_messages(with_files) if with_files else {}
 
 
 async def quoted_messages(

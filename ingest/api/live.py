@@ -27,7 +27,7 @@ from contracts import Tenant
 from domain.store.database import Store
 from domain.store.messages import COLLECTION as MESSAGES
 from ingest import metrics
-from ingest.api.inbox import quoted_messages, thread_views
+from ingest.api.inbox import media_of, quoted_messages, thread_views
 from ingest.api.schemas.threads import Message
 from ingest.errors import ServiceUnavailable, TooManyRequests
 
@@ -252,7 +252,8 @@ async def render(
     if change["ns"]["coll"] == MESSAGES:
         quoted = await quoted_messages(store, tenant_id, [document])
         target = document["content"].get("reply_to_provider_message_id")
-        data = Message.from_document(document, quoted.get(target or "")).model_dump_json()
+        media = await media_of(store, [document])
+        data = Message.from_document(document, quoted.get(target or ""), media).model_dump_json()
         return ServerSentEventMessage(data=data, event="message", id=token)
     updated = set((change.get("updateDescription") or {}).get("updatedFields") or {})
     if change["operationType"] == "update" and updated <= _BOOKKEEPING:

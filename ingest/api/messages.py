@@ -14,7 +14,7 @@ from domain.documents import MessageDocument
 from domain.store.database import Store
 from domain.store.search import words
 from ingest.api.cursors import Cursors
-from ingest.api.inbox import quoted_messages
+from ingest.api.inbox import media_of, quoted_messages
 from ingest.api.schemas.errors import errors
 from ingest.api.schemas.threads import Message, MessageSearchPage
 from ingest.api.threads import Limit
@@ -88,12 +88,8 @@ class MessagesApi(Controller):
             last = page[-1]
             next_cursor = cursors.encode({"at": last["occurred_at"], "message": last["_id"]})
         quoted = await quoted_messages(store, tenant.id, page)
-        items = [
-            Message.from_document(
-                m, quoted.get(m["content"].get("reply_to_provider_message_id") or "")
-            )
-            for m in page
-        ]
+        media = await media_of(store, page)
+        items = [Message.from_document(m, quoted.get(_quoted_id(m)), media) for m in page]
         return MessageSearchPage(items=items, next_cursor=next_cursor)
 
 

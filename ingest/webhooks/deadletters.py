@@ -90,7 +90,8 @@ async def replay_ingest_deadletters(
             summary.still_failing["; ".join(result.problems)] += 1
             continue
         if not dry_run:
-            records = [to_record(e, settings, letter.correlation_id) for e in result.events]
+            replayed = [*result.media, *result.events]
+            records = [to_record(e, settings, letter.correlation_id) for e in replayed]
             await publisher.publish(records)
         summary.replayed += 1
         summary.events += len(result.events)

@@ -99,7 +99,9 @@ class Ingestor:
                     *result.problems,
                 ]
             )
-        events: list[AnyEvent] = list(result.events)
+        # An email's attachment bytes go first: the message is stored with its attachments
+        # pending, and the media worker writes each chunk as it comes, in any order.
+        events: list[AnyEvent] = [*result.media, *result.events]
         if result.problems:
             events.append(self.dead_letter(request, "; ".join(result.problems)))
         try:

@@ -7,6 +7,7 @@ from contracts import (
     ConsentEvent,
     IdentityEvent,
     IngestDeadLetter,
+    MediaChunkEvent,
     MessageEditEvent,
     MessageEvent,
     Settings,
@@ -22,6 +23,7 @@ AnyEvent = (
     | MessageEditEvent
     | IdentityEvent
     | ConsentEvent
+    | MediaChunkEvent
 )
 
 
@@ -62,6 +64,10 @@ def to_record(event: AnyEvent, settings: Settings, correlation_id: str | None) -
         case IngestDeadLetter():
             topic, kind = settings.topic_ingest_deadletter, "deadletter"
             key = event.channel
+        case MediaChunkEvent():
+            # One attachment's chunks share a partition (each is written on its own anyway).
+            topic, kind = settings.topic_media, "media_chunk"
+            key = f"{event.message_event_id}:{event.index}"
     headers = [
         ("schema", event.SCHEMA.encode()),
         ("event_id", str(event.event_id).encode()),

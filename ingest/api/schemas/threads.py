@@ -1,13 +1,23 @@
 """Threads and their messages, as the Chats page reads them."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from contracts import Channel, Content, DeliveryStatus, Direction, Participant, StatusError
+from contracts import (
+    Attachment,
+    Channel,
+    Content,
+    DeliveryStatus,
+    Direction,
+    Participant,
+    StatusError,
+)
 from contracts.enums import ContentType
-from domain.documents import MessageDocument, ThreadDocument
+from domain.documents import MediaDocument, MessageDocument, ThreadDocument
+from domain.media import attachment_states
 from domain.work import effective_status, reply_window
 from ingest.api.schemas.common import ApiModel, RequestModel, drop_none, utc
 
@@ -141,6 +151,21 @@ class ReplyTo(ApiModel):
         )
 
 
+MediaState = Literal["pending", "stored", "unavailable"]
+
+
+class AttachmentOut(Attachment):
+    """(v1.1) An attachment, with where its file stands (null: it has no file, as a
+    location); a stored one is read at ``/v1/messages/{id}/attachments/{index}``."""
+
+    state: MediaState | None = None
+
+
+class ContentOut(Content):
+    # The response narrows the contract's attachments to ones with their file's state.
+    attachments: list[AttachmentOut] = Field(default_factory=list)  # type: ignore[assignment]
+
+
 class Message(ApiModel):
     id: str
     event_id: str
@@ -151,7 +176,7 @@ class Message(ApiModel):
     )
     occurred_at: datetime
     received_at: datetime | None = None
-    content: Content
+    content: ContentOut
     status: DeliveryStatus | None = Field(description="outbound messages only")
     status_error: StatusError | None = None
     provider_message_id: str
@@ -168,16 +193,36 @@ class Message(ApiModel):
 
     @classmethod
     def from_document(
-        cls, document: MessageDocument, reply_to: MessageDocument | None = None
+        cls,
+        document: MessageDocument,
+        reply_to: MessageDocument | None = None,
+        media: Mapping[str, MediaDocument] | None = None,
     ) -> "Message":
-        """``reply_to``: the stored message ``document`` quotes, if any."""
+        """``reply_to``: the stored message ``document`` quotes, if any; ``media``: the
+        records of its attachments' files (``Media.of_messages``)."""
         error = document.get("status_error")
         outbound = document["direction"] == "outbound"
         deleted = bool(document.get("deleted") or document["content"].get("deleted"))
-        content = Content.model_validate(document["content"])
+        stored = Content.model_validate(document["content"])
+        states = attachment_states(
+            document["_id"],
+            document["channel"],
+            document.get("provider", ""),
+            stored.attachments,
+            media or {},
+        )
+        content = ContentOut.model_validate(
+            {
+                **stored.model_dump(exclude={"attachments"}),
+                "attachments": [
+                    {**attachment.model_dump(), "state": state}
+                    for attachment, state in zip(stored.attachments, states, strict=True)
+                ],
+            }
+        )
         if deleted:
             # Unsent by its sender: what it said is shown nowhere.
-            content = Content(type=content.type, deleted=True)
+            content = ContentOut(type=content.type, deleted=True)
         return cls(
             id=document["_id"],
             event_id=document["_id"],

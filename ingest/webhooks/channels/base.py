@@ -13,6 +13,7 @@ from typing import Any
 from contracts import (
     ConsentEvent,
     IdentityEvent,
+    MediaChunkEvent,
     MessageEditEvent,
     MessageEvent,
     StatusEvent,
@@ -41,10 +42,13 @@ class ParseResult:
 
     events: list[Event] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: (v1.1) The bytes of the events' attachments that the request itself holds (email).
+    media: list[MediaChunkEvent] = field(default_factory=list)
 
     def extend(self, other: "ParseResult") -> None:
         self.events.extend(other.events)
         self.problems.extend(other.problems)
+        self.media.extend(other.media)
 
 
 def load_json(raw: bytes | str) -> Any:

@@ -26,11 +26,13 @@ from contracts import (
     ContentType,
     Direction,
     EmailHeaders,
+    MediaChunkEvent,
     MessageEvent,
     Participant,
     Provider,
     Tenant,
     TenantDirectory,
+    chunk_events,
     message_event_id,
 )
 from contracts.tenants import without_plus_tag
@@ -185,7 +187,27 @@ def to_result(mail: InboundEmail, *, provider: Provider, context: ParseContext) 
         )
     except ValidationError as error:
         return ParseResult(problems=[f"email {message_id!r} is not a valid event: {error}"])
-    return ParseResult(events=[event])
+    return ParseResult(events=[event], media=_attached_bytes(event, mail.attachments))
+
+
+def _attached_bytes(
+    event: MessageEvent, attached: Sequence[AttachmentMeta]
+) -> list[MediaChunkEvent]:
+    """(v1.1) The chunks of every attachment whose bytes the payload holds, for the media
+    worker (contracts/media.py)."""
+    return [
+        chunk
+        for index, item in enumerate(attached)
+        if item.content is not None
+        for chunk in chunk_events(
+            event.tenant_id,
+            event.event_id,
+            index,
+            item.content,
+            content_type=item.mime_type,
+            filename=item.filename,
+        )
+    ]
 
 
 def recipient_tenants(mail: InboundEmail, tenants: TenantDirectory) -> list[Tenant]:

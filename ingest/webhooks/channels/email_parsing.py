@@ -7,7 +7,7 @@ provider modules decide what the fields mean.
 import codecs
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.errors import MessageError
 from email.message import EmailMessage, Message
@@ -33,11 +33,13 @@ _HEADER_ERRORS = (MessageError, ValueError, TypeError, IndexError, AttributeErro
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttachmentMeta:
-    """What is known about an attached file; its bytes never leave the provider payload."""
+    """An attached file: what is known about it, and its bytes when the payload holds them
+    (they travel to the media worker on the media topic)."""
 
     filename: str | None = None
     mime_type: str | None = None
     size: int | None = None
+    content: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,9 +190,14 @@ def attachments(message: Message, depth: int = 0) -> list[AttachmentMeta]:
             filename, attached = None, True
         if attached:
             payload = part.get_payload(decode=True)
-            size = len(payload) if isinstance(payload, bytes) else None
+            content = payload if isinstance(payload, bytes) else None
             found.append(
-                AttachmentMeta(filename=filename, mime_type=part.get_content_type(), size=size)
+                AttachmentMeta(
+                    filename=filename,
+                    mime_type=part.get_content_type(),
+                    size=len(content) if content is not None else None,
+                    content=content,
+                )
             )
         elif part.is_multipart():
             found.extend(attachments(part, depth + 1))

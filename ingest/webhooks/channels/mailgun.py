@@ -111,6 +111,11 @@ def _attachments(form: Form) -> list[AttachmentMeta]:
         if match is not None:
             numbered.append((int(match.group(1)), field))
     return [
-        AttachmentMeta(filename=field.filename, mime_type=field.content_type, size=len(field.data))
+        AttachmentMeta(
+            filename=field.filename,
+            mime_type=field.content_type,
+            size=len(field.data),
+            content=field.data,
+        )
         for _, field in sorted(numbered, key=lambda item: item[0])
     ]

@@ -1,6 +1,8 @@
 """Postmark inbound: a parsed email posted as JSON, with the raw MIME in ``RawEmail`` when
 the server's "include raw email content" setting is on."""
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import Any
@@ -126,9 +128,20 @@ def _attachments(items: object) -> list[AttachmentMeta]:
                 filename=_text(item, "Name"),
                 mime_type=_text(item, "ContentType"),
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                content=_decoded(item.get("Content")),
             )
         )
     return found
+
+
+def _decoded(content: object) -> bytes | None:
+    """An attachment's ``Content`` (base64), or None when it is missing or not base64."""
+    if not isinstance(content, str):
+        return None
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _text(payload: Mapping[str, Any], name: str) -> str | None:

@@ -190,6 +190,7 @@ def _attachments(form: Form) -> list[AttachmentMeta]:
                 filename=filename or _text(described.get("name")),
                 mime_type=(part.content_type if part else None) or _text(described.get("type")),
                 size=len(part.data) if part else None,
+                content=part.data if part else None,
             )
         )
     return found

@@ -45,6 +45,7 @@ OPERATIONS = (
     "POST /v1/threads/{thread_id}/notes",
     "DELETE /v1/threads/{thread_id}/notes/{note_id}",
     "GET /v1/messages/search",
+    "GET /v1/messages/{message_id}/attachments/{index}",
     "GET /v1/threads/{thread_id}/messages",
     "POST /v1/threads/{thread_id}/read",
     "GET /v1/customers",
@@ -185,7 +186,11 @@ def api_schema(settings: Settings, seeded: Seeded) -> Iterator[BaseSchema]:
     # The tests send the key themselves; no generated Authorization headers.
     config = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app, config=config)
-    ids = {"thread_id": seeded.threads, "customer_id": seeded.customers}
+    ids = {
+        "thread_id": seeded.threads,
+        "customer_id": seeded.customers,
+        "message_id": seeded.messages,
+    }
 
     @schema.hook
     def flatmap_path_parameters(_: HookContext, parameters: dict[str, Any] | None) -> Any:

@@ -28,6 +28,7 @@ async def acme_ids(client: GatewayClient) -> dict[str, str]:
         "other_id": customers[1]["id"],
         "message_id": page["items"][0]["id"],
         "note_id": page["items"][0]["id"],
+        "index": "0",
     }
 
 
@@ -45,7 +46,7 @@ def v1_routes() -> list[tuple[str, str]]:
     for route in create_app(settings).routes:
         if not route.path.startswith("/v1/") or route.path in {"/v1/events", "/v1/bookings/events"}:
             continue
-        path = route.path.replace(":str}", "}")
+        path = route.path.replace(":str}", "}").replace(":int}", "}")
         for method in sorted(getattr(route, "methods", [])):
             if method not in ("HEAD", "OPTIONS"):
                 routes.append((method, path))

@@ -30,6 +30,7 @@ def test_every_versioned_record_has_a_schema_file() -> None:
         "chat.message_edit/1",
         "chat.identity/1",
         "chat.consent/1",
+        "chat.media_chunk/1",
     }
 
 

@@ -409,7 +409,9 @@ def test_from_mime_reads_headers_bodies_and_attachments() -> None:
     assert "html body" in mail.html
     assert mail.message_id == "<mime-1@customer.example>"
     assert mail.in_reply_to == "<prev@acme.example>"
-    assert mail.attachments == [AttachmentMeta(filename="pic.png", mime_type="image/png", size=8)]
+    assert mail.attachments == [
+        AttachmentMeta(filename="pic.png", mime_type="image/png", size=8, content=b"\x89PNG....")
+    ]
 
 
 def test_parse_message_headers_reads_headers_as_the_full_parse_does() -> None:
