@@ -28,6 +28,7 @@ from consumers.media_sources import (
     Fetch,
     Unavailable,
     cdn,
+    digest_matches,
     graph_download,
     graph_lookup,
     refusal,
@@ -297,7 +298,7 @@ class MediaFetcher:
             except BaseException:
                 await upload.abort()
                 raise
-        if digest is not None and hashed.hexdigest() != digest:
+        if digest is not None and digest_matches(hashed.digest(), digest) is False:
             await upload.abort()
             raise _Retry("the file's sha256 differs from the one its provider announced")
         await upload.close(sha256=hashed.hexdigest(), content_type=content_type)

@@ -13,6 +13,7 @@ elsewhere is followed without them.
 """
 
 import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,21 @@ def twilio_media(settings: Settings, tenant: Tenant, url: str) -> Fetch:
 
 def cdn(url: str) -> Fetch:
     return Fetch(url)
+
+
+def digest_matches(digest: bytes, announced: str) -> bool | None:
+    """Whether ``digest`` (SHA-256) is the one announced, written in hex or in base64 (the
+    webhooks' form); None when the announcement is neither."""
+    text = announced.strip()
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text) == digest
+        except ValueError:
+            pass
+    try:
+        return base64.b64decode(text, validate=True) == digest
+    except (binascii.Error, ValueError):
+        return None
 
 
 def refusal(status: int, body: bytes) -> str:

@@ -233,8 +233,10 @@ class GraphMediaServer(_Server):
             "messaging_product": "whatsapp",
             "url": f"{self.base_url}/whatsapp_business/attachments/?{query}",
             "mime_type": media.content_type,
-            "sha256": hashlib.sha256(media.body).hexdigest(),
-            "file_size": len(media.body),
+            # As Meta's webhooks carry it (tests/fixtures/providers' whatsapp_image_message:
+            # base64), and the size as the reference page's example writes it: a string.
+            "sha256": base64.b64encode(hashlib.sha256(media.body).digest()).decode(),
+            "file_size": str(len(media.body)),
             "id": media_id,
         }
         handler.reply_json(HTTPStatus.OK, payload)
