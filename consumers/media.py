@@ -125,6 +125,7 @@ class MediaChunksHandler:
                 "created_at": now,
             },
         )
+        await self.store.messages.media_changed(str(chunk.message_event_id), now)
         log.info("media_stored", attachment=attachment, size=chunk.size, source="email")
 
 
@@ -203,6 +204,7 @@ class MediaFetcher:
     async def _give_up(self, job: MediaDocument, reason: str) -> None:
         log.warning("media_unavailable", attachment=job["_id"], reason=reason)
         await self.store.media.unavailable(job["_id"], reason)
+        await self.store.messages.media_changed(job["message_id"], datetime.now(UTC))
 
     async def _hold(self, attachment: str) -> None:
         """Keep the claim while the fetch runs."""
@@ -216,6 +218,7 @@ class MediaFetcher:
         attachment = job["_id"]
         if (file := await self.store.media.file(attachment)) is not None:
             await self.store.media.stored(attachment, file, job)  # stored before a crash
+            await self.store.messages.media_changed(job["message_id"], datetime.now(UTC))
             return
         tenant = self.tenants.get(job["tenant_id"])
         if tenant is None:
@@ -306,6 +309,7 @@ class MediaFetcher:
         if file is None:
             raise _Retry("the stored file disappeared")
         await self.store.media.stored(attachment, file, job)
+        await self.store.messages.media_changed(job["message_id"], datetime.now(UTC))
         log.info("media_stored", attachment=attachment, size=written, source=job["source"])
 
 

@@ -299,6 +299,9 @@ class MessageDocument(TypedDict):
     author: NotRequired[str | None]
     #: (v1.1) The folded words of the text and subject, for message search.
     search_words: NotRequired[list[str]]
+    #: (v1.1) When an attachment's file was last stored or given up on (readers of the
+    #: change stream see the message again, with its attachments' new states).
+    media_changed_at: NotRequired[datetime]
 
 
 class MessageVersionDocument(TypedDict):

@@ -307,6 +307,10 @@ class Messages:
                 {"$set": {"customer_id": target, "matched_by": matched_by}},
             )
 
+    async def media_changed(self, message: str, at: datetime) -> None:
+        """(v1.1) An attachment's file of ``message`` changed state (none if not stored yet)."""
+        await self._collection.update_one({"_id": message}, {"$set": {"media_changed_at": at}})
+
     async def get(self, tenant_id: str, message: str) -> MessageDocument | None:
         return await self._collection.find_one({"_id": message, "tenant_id": tenant_id})
 

@@ -22,6 +22,7 @@ from contracts import MediaChunkEvent, MessageEvent, Settings, TenantDirectory, 
 from domain.store.database import Store
 from tests.conftest import provider_fixture
 from tests.integration.api.conftest import ACME, GLOBEX, served
+from tests.integration.api.test_events import EventReader
 from tests.integration.conftest import GatewayClient, TopicReader
 from tests.media_servers import CdnServer, GraphMediaServer, TwilioMediaServer
 from tests.waiting import eventually
@@ -350,3 +351,26 @@ async def test_a_30_mib_video_is_streamed_not_held(
     assert hashed.hexdigest() == digest
     assert fetch_peak < 8 * 1024 * 1024, fetch_peak
     assert serve_peak < 8 * 1024 * 1024, serve_peak
+
+
+async def test_the_live_stream_shows_the_attachment_stored(
+    store: Store,
+    tenants: TenantDirectory,
+    media_settings: Settings,
+    graph: GraphMediaServer,
+) -> None:
+    """A Chats page holding the message sees its image arrive without a reload."""
+    graph.add("live-1", PNG, "image/png")
+    event = with_attachment(8, {"kind": "image", "provider_media_id": "live-1"})
+    await stored_messages(store, [event], tenants)
+    await MediaHandler(store, tenants, media_settings).handle_batch([event])
+    async with (
+        served(media_settings) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        http.stream("GET", "/v1/events", headers=ACME) as stream,
+    ):
+        events = EventReader(stream)
+        async with fetching(store, tenants, media_settings):
+            changed = await events.next_event("message")
+    assert changed["data"]["id"] == str(event.event_id)
+    assert changed["data"]["content"]["attachments"][0]["state"] == "stored"
