@@ -10,6 +10,7 @@ from contracts import Settings, TenantDirectory, get_settings, load_tenants
 from contracts.logs import configure_logging
 from ingest.api.customers import CustomersApi
 from ingest.api.events import EventsApi
+from ingest.api.export import ExportApi
 from ingest.api.media import MediaApi
 from ingest.api.messages import MessagesApi
 from ingest.api.openapi import tighten_request_schemas
@@ -78,6 +79,7 @@ def create_app(
             ),
             EventsApi,
             MediaApi,
+            ExportApi,
         ],
         lifespan=[gateway.lifespan],
         dependencies=gateway.dependencies(),

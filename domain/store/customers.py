@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.documents import (
@@ -119,25 +120,17 @@ class Customers:
         self, tenant_id: str, query: CustomerQuery, *, skip: int, limit: int
     ) -> tuple[list[CustomerDocument], int]:
         """One page of live customers matching ``query``, and how many match in all."""
-        filters: Query = {"tenant_id": tenant_id, **_LIVE}
-        if query.source:
-            filters["source"] = query.source
-        if query.tag:
-            filters["tags"] = query.tag
-        alternatives: list[Query] = []
-        if query.text:
-            if clause := name_clause(query.text):
-                alternatives.append(clause)
-            lowered = query.text.strip().lower()
-            alternatives.append({"emails": {"$regex": f"^{re.escape(lowered)}"}})
-            alternatives.append({"external_id_folded": fold(query.text)})
-        if query.phone_key:
-            alternatives.append({"phone_key": query.phone_key})
-            alternatives.append({"previous_phone_keys": query.phone_key})
-        if alternatives:
-            filters["$or"] = alternatives
+        filters = _search_filters(tenant_id, query)
         cursor = self._collection.find(filters).sort(SORTS[query.sort]).skip(skip).limit(limit)
         return await cursor.to_list(), await self._collection.count_documents(filters)
+
+    def matching(
+        self, tenant_id: str, query: CustomerQuery, *, batch: int
+    ) -> AsyncCursor[CustomerDocument]:
+        """(v1.1) Every live customer matching ``query``, in its order, ``batch`` per round
+        trip (the Excel export)."""
+        filters = _search_filters(tenant_id, query)
+        return self._collection.find(filters).sort(SORTS[query.sort]).batch_size(batch)
 
     async def names(self, tenant_id: str, customer_ids: list[str]) -> dict[str, str | None]:
         """The name of each of these customers (for lists that show who a thread is with)."""
@@ -356,3 +349,26 @@ def _finds(rule: Rule, ids: Identifiers, doc: CustomerDocument) -> bool:
             }
             return any(identity in linked for identity in ids.channel_identities)
     return False
+
+
+def _search_filters(tenant_id: str, query: CustomerQuery) -> Query:
+    """The customer list's filter: live customers of the tenant, with the source and tag, and
+    any of the ways ``text`` or ``phone_key`` can match."""
+    filters: Query = {"tenant_id": tenant_id, **_LIVE}
+    if query.source:
+        filters["source"] = query.source
+    if query.tag:
+        filters["tags"] = query.tag
+    alternatives: list[Query] = []
+    if query.text:
+        if clause := name_clause(query.text):
+            alternatives.append(clause)
+        lowered = query.text.strip().lower()
+        alternatives.append({"emails": {"$regex": f"^{re.escape(lowered)}"}})
+        alternatives.append({"external_id_folded": fold(query.text)})
+    if query.phone_key:
+        alternatives.append({"phone_key": query.phone_key})
+        alternatives.append({"previous_phone_keys": query.phone_key})
+    if alternatives:
+        filters["$or"] = alternatives
+    return filters

@@ -49,6 +49,7 @@ OPERATIONS = (
     "GET /v1/threads/{thread_id}/messages",
     "POST /v1/threads/{thread_id}/read",
     "GET /v1/customers",
+    "GET /v1/customers/export.xlsx",
     "POST /v1/customers",
     "GET /v1/customers/{customer_id}",
     "PATCH /v1/customers/{customer_id}",

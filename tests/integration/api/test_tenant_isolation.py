@@ -1,9 +1,11 @@
 """Every ``/v1`` route, called with another tenant's key and this tenant's ids: 404, and
 nothing of this tenant in any list."""
 
+import io
 import json
 from typing import Any
 
+import openpyxl
 import pytest
 
 from consumers.bookings import BookingsHandler
@@ -87,6 +89,11 @@ async def test_every_route_hides_other_tenants_data(
         if "{" in path:
             assert response.status_code == 404, (method, url, response.text)
             assert response.json()["error"]["code"] == "not_found"
+        elif path.endswith(".xlsx"):
+            assert response.status_code == 200, (method, url)
+            book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+            names = [row[0] for row in book.active.iter_rows(min_row=2, values_only=True)]
+            assert set(names) <= {"Globex person"}, names  # the one globex made above, if any
         elif path == "/v1/threads/counts":
             assert response.status_code == 200, (method, url)
             assert set(response.json()["status"].values()) == {0}, response.text
