@@ -65,6 +65,22 @@ def handle_customer_error(
     return handle_api_error(request, _as_api_error(error))
 
 
+def customer_query(
+    tenant: Tenant, q: str | None, *, source: str | None, tag: str | None, sort: str
+) -> CustomerQuery:
+    """The customer list's search as ``q`` and the filters give it: a phone in any format
+    (read in the tenant's region) matches by its match key."""
+    text = (q or "").strip() or None
+    phone = normalise_phone(text, tenant.default_region) if text else None
+    return CustomerQuery(
+        text=text,
+        phone_key=phone_match_key(phone) if phone else None,
+        source=source,
+        tag=tag,
+        sort=sort,
+    )
+
+
 class CustomersApi(Controller):
     path = "/v1/customers"
     tags = ("customers",)
@@ -90,15 +106,7 @@ class CustomersApi(Controller):
         page: Page = 1,
         per_page: PerPage = 50,
     ) -> CustomerPage:
-        text = (q or "").strip() or None
-        phone = normalise_phone(text, tenant.default_region) if text else None
-        query = CustomerQuery(
-            text=text,
-            phone_key=phone_match_key(phone) if phone else None,
-            source=source,
-            tag=tag,
-            sort=sort,
-        )
+        query = customer_query(tenant, q, source=source, tag=tag, sort=sort)
         found, total = await store.customers.search(
             tenant.id, query, skip=(page - 1) * per_page, limit=per_page
         )

@@ -27,9 +27,9 @@ from litestar.response import File
 from contracts import Address, Settings, Tenant
 from domain.store.customers import CustomerQuery
 from domain.store.database import Store
+from ingest.api.customers import customer_query
 from ingest.api.schemas.customers import Customer, CustomerSort, Money
 from ingest.api.schemas.errors import errors
-from matchers import normalise_phone, phone_match_key
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Customers read per round trip, and written per hand-off to the writer's thread.
@@ -85,15 +85,7 @@ class ExportApi(Controller):
     ) -> File:
         """(v1.1) The customers ``GET /v1/customers`` lists for the same ``q``, ``source``,
         ``tag`` and ``sort``, every page of them, as an Excel workbook."""
-        text = (q or "").strip() or None
-        phone = normalise_phone(text, tenant.default_region) if text else None
-        query = CustomerQuery(
-            text=text,
-            phone_key=phone_match_key(phone) if phone else None,
-            source=source,
-            tag=tag,
-            sort=sort,
-        )
+        query = customer_query(tenant, q, source=source, tag=tag, sort=sort)
         handle, name = tempfile.mkstemp(prefix="threadline-export-", suffix=".xlsx")
         os.close(handle)
         path = Path(name)
