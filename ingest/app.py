@@ -1,10 +1,14 @@
 """The gateway application, assembled in one place."""
 
+from pathlib import Path
+
 from litestar import Litestar, Router
 from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from contracts import Settings, TenantDirectory, get_settings, load_tenants
 from contracts.logs import configure_logging
@@ -27,10 +31,27 @@ from ingest.webhooks.meta import MetaWebhooks
 from ingest.webhooks.publisher import Publisher
 from ingest.webhooks.twilio import TwilioWebhooks
 
+#: Assets the gateway serves itself, so its pages work with the machine offline.
+STATIC = Path(__file__).parent / "static"
+
 _OPENAPI = OpenAPIConfig(
     title="Threadline",
     version="1.0.0",
     path="/schema",
+    # Swagger UI from this gateway (ingest/static/openapi, vendored with its licence), never
+    # from a CDN; the document itself at /schema/openapi.json (and .yaml).
+    render_plugins=[
+        SwaggerRenderPlugin(
+            version="5.18.2",
+            js_url="/static/openapi/swagger-ui-bundle.js",
+            css_url="/static/openapi/swagger-ui.css",
+            standalone_preset_js_url="/static/openapi/swagger-ui-standalone-preset.js",
+            favicon="<link rel='icon' type='image/png' href='/static/openapi/favicon-32x32.png'>",
+            path=["/", "/swagger"],
+        ),
+        JsonRenderPlugin(),
+        YamlRenderPlugin(),
+    ],
     components=Components(
         security_schemes={
             "ApiKey": SecurityScheme(
@@ -80,6 +101,9 @@ def create_app(
             EventsApi,
             MediaApi,
             ExportApi,
+            create_static_files_router(
+                path="/static", directories=[STATIC], include_in_schema=False
+            ),
         ],
         lifespan=[gateway.lifespan],
         dependencies=gateway.dependencies(),
