@@ -44,17 +44,13 @@ async def scan(
     Only documents whose ``field`` holds a time are found; ``fields``: only these (and the
     position's) are read.
     """
-    projection = dict.fromkeys([*fields, field], 1) if fields else None
     older = op == "$lt"
-    direction = -1 if older else 1
-    order = [(field, direction), ("_id", direction)]
+    reader = _Reader(collection, query, field, op, batch, fields)
     now = datetime.now(UTC)
     edge: datetime | None = None
     if position is not None:
         at, last = position
-        async for document in _ties(
-            collection, query, projection, field, at, last, op, order, batch
-        ):
+        async for document in reader.ties(at, last):
             yield document
         edge = at
     elif not older:
@@ -80,9 +76,7 @@ async def scan(
                 bounds["$lte"] = next_edge
         if not bounds:
             bounds["$type"] = "date"
-        async for document in _window(
-            collection, query, projection, field, bounds, op, order, batch
-        ):
+        async for document in reader.window(bounds):
             yield document
         if last_window:
             return
@@ -90,57 +84,53 @@ async def scan(
         width *= GROWTH
 
 
-async def _window(
-    collection: AsyncCollection[Any],
-    query: Query,
-    projection: dict[str, int] | None,
-    field: str,
-    bounds: dict[str, Any],
-    op: str,
-    order: list[tuple[str, int]],
-    batch: int,
-) -> AsyncGenerator[Any, None]:
-    """One window's documents in order, ``batch`` at a time."""
-    while True:
-        found = await (
-            collection.find({**query, field: bounds}, projection).sort(order).limit(batch).to_list()
-        )
-        for document in found:
-            yield document
-        if len(found) < batch:
-            return
-        at, last = found[-1][field], found[-1]["_id"]
-        async for document in _ties(
-            collection, query, projection, field, at, last, op, order, batch
-        ):
-            yield document
-        bounds = {**bounds, op: at}
+class _Reader:
+    """One scan's queries: a window's documents, or an instant's, ``batch`` at a time."""
 
+    def __init__(
+        self,
+        collection: AsyncCollection[Any],
+        query: Query,
+        field: str,
+        op: str,
+        batch: int,
+        fields: list[str] | None,
+    ) -> None:
+        self._collection = collection
+        self._query = query
+        self._field = field
+        self._op = op
+        self._batch = batch
+        self._projection = dict.fromkeys([*fields, field], 1) if fields else None
+        direction = 1 if op == "$gt" else -1
+        self._order = [(field, direction), ("_id", direction)]
 
-async def _ties(
-    collection: AsyncCollection[Any],
-    query: Query,
-    projection: dict[str, int] | None,
-    field: str,
-    at: datetime,
-    last: str,
-    op: str,
-    order: list[tuple[str, int]],
-    batch: int,
-) -> AsyncGenerator[Any, None]:
-    """The documents at the instant ``at`` beyond ``last``."""
-    while True:
-        found = await (
-            collection.find({**query, field: at, "_id": {op: last}}, projection)
-            .sort(order)
-            .limit(batch)
-            .to_list()
-        )
-        for document in found:
-            yield document
-        if len(found) < batch:
-            return
-        last = found[-1]["_id"]
+    async def window(self, bounds: dict[str, Any]) -> AsyncGenerator[Any, None]:
+        """The documents whose time is within ``bounds``, in order."""
+        while True:
+            found = await self._read({self._field: bounds})
+            for document in found:
+                yield document
+            if len(found) < self._batch:
+                return
+            at, last = found[-1][self._field], found[-1]["_id"]
+            async for document in self.ties(at, last):
+                yield document
+            bounds = {**bounds, self._op: at}
+
+    async def ties(self, at: datetime, last: str) -> AsyncGenerator[Any, None]:
+        """The documents at the instant ``at`` beyond ``last``."""
+        while True:
+            found = await self._read({self._field: at, "_id": {self._op: last}})
+            for document in found:
+                yield document
+            if len(found) < self._batch:
+                return
+            last = found[-1]["_id"]
+
+    async def _read(self, condition: Query) -> list[Any]:
+        cursor = self._collection.find({**self._query, **condition}, self._projection)
+        return await cursor.sort(self._order).limit(self._batch).to_list()
 
 
 async def beyond(
