@@ -54,7 +54,7 @@ log = structlog.get_logger(__name__)
 
 #: Redirects followed per request (Twilio's media URL redirects once, to its CDN).
 _MAX_REDIRECTS = 5
-#: How often an idle fetcher looks for due attachments.
+#: How often an idle fetcher looks for due attachments (a retry may wait this much longer).
 _IDLE_POLL = 1.0
 
 
@@ -162,7 +162,7 @@ class MediaFetcher:
                 if job is None:
                     slots.release()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), await self._idle_for(now))
+                        await asyncio.wait_for(stop.wait(), _IDLE_POLL)
                     continue
                 task = asyncio.create_task(self._fetch_one(job), name=f"media-{job['_id']}")
                 running.add(task)
@@ -173,12 +173,6 @@ class MediaFetcher:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             await self._http.aclose()
-
-    async def _idle_for(self, now: datetime) -> float:
-        due = await self.store.media.next_due()
-        if due is None:
-            return _IDLE_POLL
-        return min(max((due - now).total_seconds(), 0.05), _IDLE_POLL)
 
     async def _fetch_one(self, job: MediaDocument) -> None:
         attachment = job["_id"]
@@ -210,9 +204,7 @@ class MediaFetcher:
         """Keep the claim while the fetch runs."""
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
-            await self.store.media.retry_at(
-                attachment, datetime.now(UTC) + self._lease, "being fetched"
-            )
+            await self.store.media.hold(attachment, datetime.now(UTC) + self._lease)
 
     async def _fetch(self, job: MediaDocument) -> None:
         attachment = job["_id"]

@@ -66,13 +66,11 @@ class Media:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def next_due(self) -> datetime | None:
-        found = await self._collection.find_one(
-            {"state": "pending", "next_attempt_at": {"$ne": None}},
-            {"next_attempt_at": 1},
-            sort=[("next_attempt_at", 1)],
+    async def hold(self, attachment: str, until: datetime) -> None:
+        """A running fetch keeps its claim."""
+        await self._collection.update_one(
+            {"_id": attachment, "state": "pending"}, {"$set": {"next_attempt_at": until}}
         )
-        return found["next_attempt_at"] if found else None
 
     async def retry_at(self, attachment: str, at: datetime, reason: str) -> None:
         await self._collection.update_one(

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from contracts import CHUNK_BYTES, MessageEvent, Settings, message_event_id
+from contracts import CHUNK_BYTES, Settings
 from domain.store.database import Store
+from tests.integration.consumers.test_media import with_attachment
 from tests.integration.faults.test_consumer_faults import produce
 from tests.integration.processes import start_consumer
 from tests.media_servers import GraphMediaServer
@@ -19,30 +20,6 @@ from tests.waiting import eventually
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 TOKEN = "acme-graph-token"
-
-
-def voice_note(media_id: str) -> MessageEvent:
-    mid = "wamid.voice.1"
-    return MessageEvent.model_validate(
-        {
-            "event_id": message_event_id("whatsapp", "meta", mid),
-            "tenant_id": "acme",
-            "channel": "whatsapp",
-            "provider": "meta",
-            "direction": "inbound",
-            "provider_message_id": mid,
-            "occurred_at": "2026-05-01T12:00:00Z",
-            "received_at": "2026-05-01T12:00:01Z",
-            "participant": {"channel_user_id": "447911123456", "phone": "+447911123456"},
-            "business": {"channel_account_id": "106540352242922"},
-            "content": {
-                "type": "audio",
-                "attachments": [
-                    {"kind": "audio", "provider_media_id": media_id, "mime_type": "audio/ogg"}
-                ],
-            },
-        }
-    )
 
 
 async def test_killed_mid_download_stores_the_file_once(
@@ -59,7 +36,9 @@ async def test_killed_mid_download_stores_the_file_once(
                 "media_retry_after": timedelta(seconds=0.2),
             }
         )
-        event = voice_note("voice-1")
+        event = with_attachment(
+            9, {"kind": "audio", "provider_media_id": "voice-1", "mime_type": "audio/ogg"}
+        )
         attachment = f"{event.event_id}:0"
         await produce(configured, [event])
         worker = start_consumer(configured, "media", tmp_path)
