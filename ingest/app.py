@@ -62,6 +62,40 @@ _OPENAPI = OpenAPIConfig(
 )
 
 
+#: The web app loads nothing but its own files and talks only to this gateway.
+_APP_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' blob: data:",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+def _web_app() -> Router:
+    """``/app/``: the reference Chats page and customer pages, plain modules over ``/v1``."""
+    return Router(
+        path="/",
+        route_handlers=[
+            create_static_files_router(
+                path="/app",
+                directories=[STATIC / "app"],
+                html_mode=True,
+                name="app",
+                include_in_schema=False,
+            )
+        ],
+        response_headers=[
+            ResponseHeader(name="Content-Security-Policy", value=_APP_POLICY),
+            ResponseHeader(name="Referrer-Policy", value="no-referrer"),
+        ],
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -104,6 +138,7 @@ def create_app(
             create_static_files_router(
                 path="/static", directories=[STATIC], include_in_schema=False
             ),
+            _web_app(),
         ],
         lifespan=[gateway.lifespan],
         dependencies=gateway.dependencies(),
