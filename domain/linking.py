@@ -1,10 +1,25 @@
 """Retroactive linking: when a profile gains an identifier, or a booking its code, the earlier
 unlinked threads and communications with it become the customer's, so links do not depend on
-whether a message or the booking it names was handled first."""
+whether a message or the booking it names was handled first. And linking by hand: staff's
+link of a thread, which no rule undoes."""
 
+from domain.documents import ThreadDocument
 from domain.store.database import Store
 from matchers import keys
 from matchers.identity import Identifiers, Rule
+
+#: ``matched_by`` of a link staff made by hand. It is not a matching rule: no rule outranks it.
+MANUAL = "manual"
+
+_WRITE_ATTEMPTS = 5
+
+
+class LinkRefused(ValueError):
+    """A thread that cannot be linked by hand as asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 async def link_identifiers(
@@ -87,7 +102,46 @@ async def link_references(
     return changed
 
 
-#: Rules a reference outranks when it finds another customer for a thread (docs/identity.md).
+async def link_by_hand(
+    store: Store, tenant_id: str, thread: ThreadDocument, customer_id: str
+) -> None:
+    """Link ``thread`` to ``customer_id`` (a live customer) as staff asked: the thread and its
+    messages become the customer's with ``matched_by: manual``, candidates cleared; the
+    customers they were of before get their last contact recomputed. Nothing changes when the
+    thread is the customer's already.
+
+    LinkRefused for a group's thread (nobody's), or one whose link kept changing under a
+    worker's linking. Later messages of the thread are the customer's (the thread's customer
+    decides), and no reference relinks it.
+    """
+    if any(key.startswith("group:") for key in thread["participant_keys"]):
+        raise LinkRefused("a group's thread is nobody's; it cannot be linked to a customer")
+    for _ in range(_WRITE_ATTEMPTS):
+        owner = thread.get("customer_id")
+        if owner == customer_id:
+            return
+        if await store.threads.relink(thread["_id"], owner, customer_id, MANUAL):
+            break
+        found = await store.threads.get(tenant_id, thread["_id"])
+        if found is None or found.get("merged_into"):
+            raise LinkRefused("the thread was merged into another meanwhile; link that one")
+        thread = found
+    else:
+        raise LinkRefused(f"thread {thread['_id']} kept changing; try again")
+    previous = await store.messages.give_thread(thread["_id"], customer_id, MANUAL)
+    latest = await store.messages.latest_for_customer(tenant_id, customer_id)
+    if latest is not None:
+        await store.customers.touch_contact(customer_id, latest)
+    if owner is not None:
+        previous.add(owner)
+    for before in sorted(previous):
+        await store.customers.set_contact(
+            before, await store.messages.latest_for_customer(tenant_id, before)
+        )
+
+
+#: Rules a reference outranks when it finds another customer for a thread (docs/identity.md);
+#: never ``MANUAL``.
 _WEAKER_THAN_REFERENCE = frozenset({str(Rule.EMAIL), str(Rule.PHONE), str(Rule.PREVIOUS_PHONE)})
 
 

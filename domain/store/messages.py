@@ -307,6 +307,18 @@ class Messages:
                 {"$set": {"customer_id": target, "matched_by": matched_by}},
             )
 
+    async def give_thread(self, thread: str, target: str, matched_by: str) -> set[str]:
+        """Every message of the thread but its notes becomes ``target``'s, whoever's it was
+        (a thread made of two keeps each one's messages); the customers they were of before."""
+        found = self._collection.find({"thread_id": thread}, {"customer_id": 1, "direction": 1})
+        said = [doc async for doc in found if doc["direction"] != "note"]
+        if said:
+            await self._collection.update_many(
+                {"_id": {"$in": [doc["_id"] for doc in said]}},
+                {"$set": {"customer_id": target, "matched_by": matched_by, "candidates": []}},
+            )
+        return {owner for doc in said if (owner := doc.get("customer_id"))} - {target}
+
     async def media_changed(self, message: str, at: datetime) -> None:
         """(v1.1) An attachment's file of ``message`` changed state (none if not stored yet)."""
         await self._collection.update_one({"_id": message}, {"$set": {"media_changed_at": at}})

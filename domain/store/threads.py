@@ -373,8 +373,9 @@ class Threads:
             {"status": 1, "snoozed_until": 1, "assignee": 1},
         ).to_list()
 
-    async def relink(self, thread: str, source: str, target: str, matched_by: str) -> bool:
-        """Give a thread of ``source`` to ``target``, found by a stronger rule."""
+    async def relink(self, thread: str, source: str | None, target: str, matched_by: str) -> bool:
+        """Give a thread of ``source`` (None: nobody's) to ``target``, found by a stronger
+        rule or by hand; False when it is no longer ``source``'s."""
         result = await self._collection.update_one(
             {"_id": thread, "customer_id": source},
             {"$set": {"customer_id": target, "matched_by": matched_by, "candidates": []}},

@@ -1,23 +1,18 @@
 """``/v1/customers``: profiles, their bookings and communications, and the dashboard's edits."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contracts import Tenant
 from domain.consents import consent_of
-from domain.customers import (
-    CustomerChanges,
-    CustomerError,
-    CustomerNotFound,
-    CustomerService,
-    IdentifierTaken,
-)
+from domain.customers import CustomerChanges, CustomerError, CustomerService
 from domain.store.customers import CustomerQuery
 from domain.store.database import Store
 from ingest.api.cursors import Cursors
+from ingest.api.customer_errors import handle_customer_error
 from ingest.api.inbox import ThreadFilters
 from ingest.api.schemas.customers import Booking as BookingOut
 from ingest.api.schemas.customers import (
@@ -37,32 +32,10 @@ from ingest.api.schemas.customers import GuestBooking as GuestBookingOut
 from ingest.api.schemas.errors import errors
 from ingest.api.schemas.threads import ThreadPage
 from ingest.api.threads import Limit, thread_page
-from ingest.errors import ApiError, Conflict, NotFound, handle_api_error
 from matchers import normalise_phone, phone_match_key
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000, description="1 is the first page")]
 PerPage = Annotated[int, QueryParameter(ge=1, le=200)]
-
-
-def _as_api_error(error: CustomerError) -> ApiError:
-    match error:
-        case CustomerNotFound(merged_into=str(survivor)):
-            return NotFound("customer was merged", details={"merged_into": survivor})
-        case CustomerNotFound():
-            return NotFound("customer not found")
-        case IdentifierTaken(owners=owners):
-            return Conflict(
-                "an email or external id belongs to another customer; merge them instead",
-                details={"taken_by": owners},
-            )
-    # MergeRefused, ChangedConcurrently: the request conflicts with the profiles as they are.
-    return Conflict(str(error))
-
-
-def handle_customer_error(
-    request: Request[Any, Any, Any], error: CustomerError
-) -> Response[dict[str, Any]]:
-    return handle_api_error(request, _as_api_error(error))
 
 
 def customer_query(

@@ -3,17 +3,20 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from contracts import Channel, Tenant
 from domain import threads, work
+from domain.customers import CustomerError, CustomerService
 from domain.documents import ThreadDocument
+from domain.linking import LinkRefused, link_by_hand
 from domain.store.database import Store
 from domain.store.search import words
 from domain.work import WorkRefused, thread_counts, work_changes
 from ingest.api.cursors import Cursors
+from ingest.api.customer_errors import handle_customer_error
 from ingest.api.inbox import ThreadFilters, list_threads, message_page, thread_views
 from ingest.api.schemas.errors import errors
 from ingest.api.schemas.threads import (
@@ -23,11 +26,12 @@ from ingest.api.schemas.threads import (
     StatusCounts,
     Thread,
     ThreadCountsOut,
+    ThreadCustomerIn,
     ThreadPage,
     ThreadPatch,
     ThreadStatus,
 )
-from ingest.errors import BadRequest, NotFound, Unprocessable
+from ingest.errors import BadRequest, Conflict, NotFound, Unprocessable
 from matchers import normalise_phone
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="items per page")]
@@ -160,6 +164,33 @@ class ThreadsApi(Controller):
             ) from refused
         thread = await store.threads.work(tenant.id, thread_id, changes) if changes else None
         thread = thread or await live_thread(store, tenant.id, thread_id)
+        (view,) = await thread_views(store, tenant.id, [thread], human_agent=tenant.human_agent)
+        return view
+
+    @put(
+        "/{thread_id:str}/customer",
+        responses=errors(404, 409, 422),
+        exception_handlers={CustomerError: handle_customer_error},
+    )
+    async def link_customer(
+        self,
+        tenant: NamedDependency[Tenant],
+        store: NamedDependency[Store],
+        customer_service: NamedDependency[CustomerService],
+        thread_id: FromPath[str],
+        data: JSONBody[ThreadCustomerIn],
+    ) -> Thread:
+        """(extension) Link the thread to a customer by hand (``matched_by: manual``), an
+        unlinked or ambiguous one or one linked to someone else: its messages become that
+        customer's communications, and no rule relinks it later. 404 for an unknown or merged
+        customer (``details.merged_into``), 409 for a group's thread."""
+        thread = await live_thread(store, tenant.id, thread_id)
+        await customer_service.get(tenant, data.customer_id)
+        try:
+            await link_by_hand(store, tenant.id, thread, data.customer_id)
+        except LinkRefused as refused:
+            raise Conflict(refused.message) from refused
+        thread = await live_thread(store, tenant.id, thread_id)
         (view,) = await thread_views(store, tenant.id, [thread], human_agent=tenant.human_agent)
         return view
 

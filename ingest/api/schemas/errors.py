@@ -26,7 +26,7 @@ _ALL = {
     400: _spec("bad query parameter, cursor or malformed body"),
     401: _spec("missing or unknown API key"),
     404: _spec("no such item for this tenant (a merged customer: details.merged_into)"),
-    409: _spec("conflicts with another customer, or changed concurrently"),
+    409: _spec("conflicts with another customer, a group's thread, or changed concurrently"),
     422: _spec("body breaks the schema"),
     429: _spec("too many live streams open for this tenant on this server"),
     503: _spec("the store is unreachable"),

@@ -130,6 +130,12 @@ class ThreadPatch(RequestModel):
     )
 
 
+class ThreadCustomerIn(RequestModel):
+    """(extension) The customer staff link the thread to."""
+
+    customer_id: str = Field(min_length=1, max_length=64, description="a live customer's id")
+
+
 class ThreadPage(ApiModel):
     items: list[Thread]
     next_cursor: str | None = Field(description="pass as ``cursor`` for the next page")

@@ -40,6 +40,7 @@ OPERATIONS = (
     "GET /v1/threads",
     "GET /v1/threads/{thread_id}",
     "PATCH /v1/threads/{thread_id}",
+    "PUT /v1/threads/{thread_id}/customer",
     "GET /v1/threads/counts",
     "POST /v1/threads/{thread_id}/unread",
     "POST /v1/threads/{thread_id}/notes",
@@ -215,14 +216,17 @@ def api_schema(settings: Settings, seeded: Seeded) -> Iterator[BaseSchema]:
         }
         return st.fixed_dictionaries(anchors).map(lambda chosen: {**query, **chosen})
 
+    #: Body fields naming a customer, by the end of the path that takes them.
+    customer_fields = {"/merge": "other_id", "/customer": "customer_id"}
+
     @schema.hook
     def flatmap_body(context: HookContext, body: Any) -> Any:
-        if not _path(context).endswith("/merge") or not isinstance(body, dict):
+        path = _path(context)
+        field = next((f for end, f in customer_fields.items() if path.endswith(end)), None)
+        if field is None or not isinstance(body, dict) or not isinstance(body.get(field), str):
             return st.just(body)
-        if not isinstance(body.get("other_id"), str):
-            return st.just(body)
-        return _generated_or(seeded.customers, body["other_id"]).map(
-            lambda other: {**body, "other_id": other}
+        return _generated_or(seeded.customers, body[field]).map(
+            lambda chosen: {**body, field: chosen}
         )
 
     yield schema

@@ -73,6 +73,7 @@ async def test_every_route_hides_other_tenants_data(
         "/v1/customers": {"name": "Globex person"},
         "/v1/threads/{thread_id}": {"status": "resolved", "assignee": "mallory"},
         "/v1/threads/{thread_id}/notes": {"text": "mallory was here"},
+        "/v1/threads/{thread_id}/customer": {"customer_id": ids["other_id"]},
     }
     routes = v1_routes()
     assert len(routes) >= 12, routes
@@ -109,4 +110,5 @@ async def test_every_route_hides_other_tenants_data(
     acme_threads = (await client.get("/v1/threads", headers=ACME)).json()["items"]
     assert acme_threads[0]["unread_count"] == 1
     assert (acme_threads[0]["status"], acme_threads[0]["assignee"]) == ("open", None)
+    assert acme_threads[0]["customer"]["id"] != ids["other_id"]
     assert (await client.get(f"/v1/customers/{ids['other_id']}", headers=ACME)).status_code == 200
