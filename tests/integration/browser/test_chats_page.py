@@ -3,73 +3,14 @@ shown, a note is added, a resolved thread reopens on the customer's next message
 
 import base64
 import hashlib
-import json
-import struct
-import time
-import zlib
-from typing import Any
 
 import pytest
 from playwright.async_api import Page, Request, expect
 
 from tests.integration.browser.conftest import Stack, sign_in
-from tests.signing import meta_signature
+from tests.integration.browser.webhooks import png, post_whatsapp, text
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-PHONE_NUMBER_ID = "106540352242922"
-WA_ID = "447911123456"
-
-
-def png(width: int = 240, height: int = 160) -> bytes:
-    """A real PNG (a blue rectangle), so the browser has something to decode."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    rows = b"".join(b"\x00" + b"\x1d\x4e\xd8" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def whatsapp(message: dict[str, Any], name: str = "Sheena Nelson") -> bytes:
-    """A WhatsApp Cloud API ``messages`` webhook with one message from WA_ID, as
-    https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples shows."""
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": name}, "wa_id": WA_ID}],
-        "messages": [{"from": WA_ID, "timestamp": str(int(time.time())), **message}],
-    }
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}],
-    }
-    return json.dumps(body).encode()
-
-
-async def post_whatsapp(stack: Stack, message: dict[str, Any]) -> None:
-    body = whatsapp(message)
-    answer = await stack.http.post(
-        "/webhooks/whatsapp",
-        content=body,
-        headers={"content-type": "application/json", "x-hub-signature-256": meta_signature(body)},
-    )
-    assert answer.status_code == 200, answer.text
-
-
-def text(wamid: str, words: str) -> dict[str, Any]:
-    return {"id": wamid, "type": "text", "text": {"body": words}}
 
 
 async def test_a_conversation_from_first_message_to_resolved_and_reopened(

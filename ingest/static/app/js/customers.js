@@ -450,17 +450,17 @@ export class CustomerPage {
   }
 
   consentCard(consent) {
-    const rows = consent.items.map((item) =>
-      h(
-        "tr",
-        {},
-        h("td", {}, CHANNELS[item.channel] || item.channel),
-        h("td", {}, item.topic),
-        h("td", { class: `consent-${item.status}` }, item.status.replace("_", " ")),
-        h("td", {}, when(item.occurred_at)),
-        h("td", {}, item.source || ""),
-      ),
-    );
+    // One row per channel, one column per topic: the latest choice, when and how it was made.
+    const cell = (channel, topic) => {
+      const item = consent.items.find((i) => i.channel === channel && i.topic === topic);
+      if (!item || item.status === "not_captured") return h("td", { class: "muted" }, "not captured");
+      return h(
+        "td",
+        { class: `consent-${item.status}` },
+        item.status,
+        h("small", {}, ` ${day(item.occurred_at)} · ${item.source || ""}`),
+      );
+    };
     return h(
       "section",
       { class: "card", "aria-labelledby": "consent-title" },
@@ -471,8 +471,14 @@ export class CustomerPage {
         h(
           "table",
           {},
-          h("thead", {}, h("tr", {}, ["Channel", "Topic", "Status", "Since", "Source"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, rows),
+          h("thead", {}, h("tr", {}, ["Channel", "Marketing", "All messages"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            Object.entries(CHANNELS).map(([channel, label]) =>
+              h("tr", {}, h("th", { scope: "row" }, label), cell(channel, "marketing"), cell(channel, "all")),
+            ),
+          ),
         ),
       ),
     );
