@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test unit integration faults lint format schemas bench clean
+.PHONY: install run test unit integration faults browser screenshots lint format schemas bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ integration: $(STAMP)
 ## Brokers stopped, processes killed, fuzzed webhooks (also part of `make test`).
 faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults
+
+## The web app in headless Chromium (Debian's chromium package; also part of `make test`).
+browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser
+
+## Retake the README's screenshots of the web app (docs/screenshots/*.png).
+screenshots: $(STAMP)
+	THREADLINE_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser -k "conversation_from_first or merge_and_export"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

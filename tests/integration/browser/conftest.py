@@ -49,7 +49,10 @@ class Stack:
     base_url: str
     graph: GraphMediaServer
     http: httpx.AsyncClient
+    #: Where the README's screenshots go (docs/screenshots with THREADLINE_SCREENSHOTS set).
     screenshots: Path
+    #: The test's own directory: downloads, and the page as it ended.
+    files: Path
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ async def stack(
     screenshots = DOCS if os.environ.get("THREADLINE_SCREENSHOTS") else tmp_path
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-            yield Stack(base_url, graph, http, screenshots)
+            yield Stack(base_url, graph, http, screenshots, tmp_path)
     finally:
         gateway.stop()
         consumers.stop()
@@ -106,7 +109,7 @@ async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
     opened.on("console", lambda message: print(f"console {message.type}: {message.text}"))
     yield opened
     # What the page showed at the end, for a failing test.
-    (stack.screenshots / "last-page.html").write_text(await opened.content())
+    (stack.files / "last-page.html").write_text(await opened.content())
     await context.close()
     assert not problems, f"the page threw: {problems}"
 

@@ -1,6 +1,7 @@
 """The customer pages in a real browser: search by a phone in national format, the analytics
 of the bookings posted, tags, a merge with its preview, and the Excel export of the list."""
 
+import asyncio
 from typing import Any
 
 import openpyxl
@@ -110,7 +111,7 @@ async def test_find_a_customer_by_phone_see_the_analytics_merge_and_export(
     async with page.expect_download() as waiting:
         await page.get_by_role("button", name="Export to Excel").click()
     download = await waiting.value
-    saved = stack.screenshots / "customers.xlsx"
+    saved = stack.files / "customers.xlsx"
     await download.save_as(saved)
     sheet = openpyxl.load_workbook(saved, read_only=True).active
     assert sheet is not None
@@ -122,3 +123,56 @@ async def test_find_a_customer_by_phone_see_the_analytics_merge_and_export(
     assert row["Emails"] == "ann@example.com; annie@example.com"
     assert row["Tags"] == "regular"
     assert row["Total bookings"] == 3
+
+
+async def test_an_unknown_writer_linked_by_hand_from_the_chats_page_by_keyboard(
+    page: Page, stack: Stack
+) -> None:
+    """Two conversations, one of them nobody's: reached with the keyboard alone, linked to a
+    customer found from the thread's own panel."""
+    await post_bookings(stack)
+    await post_whatsapp(
+        stack, text("wamid.ann.2", "See you Saturday"), name="Ann", wa_id="12015550123"
+    )
+    await asyncio.sleep(1.1)  # WhatsApp's times are in seconds: the stranger's is newer
+    await post_whatsapp(stack, text("wamid.stranger.1", "It's Ann, from my work phone"))
+    await sign_in(page)
+    conversations = page.get_by_role("list", name="Conversations")
+    await expect(conversations.get_by_role("link")).to_have_count(2, timeout=20_000)
+
+    await conversations.get_by_role("link").first.focus()
+    await page.keyboard.press("ArrowDown")
+    await expect(conversations.get_by_role("link").nth(1)).to_be_focused()
+    await page.keyboard.press("ArrowUp")
+    await page.keyboard.press("Enter")
+    panel = page.get_by_role("complementary", name="Customer")
+    await expect(panel).to_contain_text("Not linked to a customer")
+    await expect(page.get_by_text("Consent: not known until")).to_be_visible()
+
+    await panel.get_by_label("Find a customer to link").fill("ann@example.com")
+    await panel.get_by_label("Find a customer to link").press("Enter")
+    await panel.get_by_role("button", name="Link Ann Lee").click()
+    await expect(panel.get_by_role("link", name="Ann Lee")).to_be_visible()
+    await expect(panel).to_contain_text("Linked by hand.")
+    await expect(page.get_by_text("Consent on WhatsApp: marketing not captured")).to_be_visible()
+
+    await panel.get_by_role("link", name="Ann Lee").click()
+    communications = page.get_by_role("region", name="Communications")
+    await expect(communications).to_contain_text("It's Ann, from my work phone")
+    await expect(communications).to_contain_text("See you Saturday")
+
+
+async def test_on_a_phone_sized_screen_one_pane_at_a_time(page: Page, stack: Stack) -> None:
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await post_whatsapp(stack, text("wamid.phone.1", "Hello from my phone"))
+    await sign_in(page)
+    conversations = page.get_by_role("list", name="Conversations")
+    await conversations.get_by_role("link").filter(has_text="Hello from my phone").click()
+    log = page.get_by_role("log", name="Messages")
+    await expect(log).to_contain_text("Hello from my phone")
+    await expect(conversations).to_be_hidden()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways ({width}px)"
+    await page.get_by_role("link", name="Back to the conversations").click()
+    await expect(conversations).to_be_visible()
+    await expect(log).to_be_hidden()

@@ -805,7 +805,11 @@ export class ChatsPage {
         fact("Customer since", day(analytics.customer_since) || "–"),
       ),
       customer.tags.length ? h("p", {}, customer.tags.map((tag) => chip(tag))) : null,
-      h("p", { class: "matched" }, `Linked by ${thread.matched_by || "hand"}.`),
+      h(
+        "p",
+        { class: "matched" },
+        thread.matched_by === "manual" ? "Linked by hand." : `Linked by ${thread.matched_by}.`,
+      ),
       h("details", {}, h("summary", {}, "Link to another customer"), this.linkSearch(thread)),
     );
   }
