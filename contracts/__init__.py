@@ -57,6 +57,7 @@ from contracts.messages import (
     StatusError,
     StatusEvent,
 )
+from contracts.outbound import OutboundEvent, outbound_event_id
 from contracts.settings import Settings, get_settings
 from contracts.tenants import (
     Tenant,
@@ -78,6 +79,7 @@ SCHEMAS = {
         IdentityEvent,
         ConsentEvent,
         MediaChunkEvent,
+        OutboundEvent,
     )
 }
 
@@ -116,6 +118,7 @@ __all__ = [
     "MediaChunkEvent",
     "MessageEditEvent",
     "MessageEvent",
+    "OutboundEvent",
     "Participant",
     "Pricing",
     "Provider",
@@ -136,6 +139,7 @@ __all__ = [
     "get_settings",
     "load_tenants",
     "message_event_id",
+    "outbound_event_id",
     "parse_tenants",
     "status_event_id",
 ]

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     topic_consumers_deadletter: str = "consumers.deadletter.v1"
     # (v1.1) The bytes of emails' attachments, in chunks (contracts/media.py).
     topic_media: str = "chat.media.v1"
+    #: (v1.1) Replies to send, one record per attempt.
+    topic_outbound: str = "chat.outbound.v1"
     # Partitions given to topics created by `python -m ingest create-topics`.
     topic_partitions: Annotated[int, Field(ge=1, le=1024)] = 6
     topic_replication_factor: Annotated[int, Field(ge=1, le=9)] = 1
@@ -106,6 +108,8 @@ class Settings(BaseSettings):
 
     # (v1.1) Media. A file larger than this is not fetched (the attachment is unavailable).
     media_max_bytes: Annotated[int, Field(ge=1)] = 100 * MiB
+    #: (v1.1) The largest file ``POST /v1/uploads`` takes for sending.
+    upload_max_bytes: Annotated[int, Field(ge=1024)] = 25 * MiB
     # Fetches of one attachment before it is unavailable, the first retry this long after
     # the first failure and each next one twice as long (5 and 30 s: about eight minutes).
     media_fetch_attempts: Annotated[int, Field(ge=1, le=50)] = 5

@@ -302,6 +302,32 @@ class MessageDocument(TypedDict):
     #: (v1.1) When an attachment's file was last stored or given up on (readers of the
     #: change stream see the message again, with its attachments' new states).
     media_changed_at: NotRequired[datetime]
+    #: (v1.1) A reply sent from the Chats page: its sending (``domain.outbound``).
+    outbound: NotRequired["OutboundDocument"]
+
+
+class OutboundTemplateDocument(TypedDict):
+    name: str
+    language: str
+    parameters: list[str]
+
+
+class OutboundDocument(TypedDict, total=False):
+    """(v1.1) How far a reply's sending got. ``attempt`` is the current attempt (a retry
+    adds one); ``claimed`` the attempt a worker began to send, so a worker that finds its
+    attempt claimed already knows an earlier one may have sent it."""
+
+    attempt: int
+    claimed: int | None
+    idempotency_key: str | None
+    human_agent_tag: bool
+    template: OutboundTemplateDocument | None
+    requested_at: datetime
+    #: On ``chat.outbound.v1`` (a repeated request publishes again until it is).
+    published: bool
+    sent_at: datetime | None
+    #: Why the last attempt's outcome is unknown, or why it was refused.
+    reason: str | None
 
 
 class MessageVersionDocument(TypedDict):
@@ -386,6 +412,8 @@ class MediaDocument(TypedDict, total=False):
     size: int
     sha256: str | None
     content_type: str | None
+    #: (v1.1) The GridFS file when it is not the attachment's own (a reply's upload).
+    file_id: str
     created_at: datetime
     updated_at: datetime
 

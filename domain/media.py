@@ -16,6 +16,9 @@ def source_of(channel: str, provider: str, attachment: Attachment) -> tuple[str,
     from where, or None when it has no file."""
     if attachment.kind in _NO_FILE:
         return None
+    if attachment.provider_media_id and attachment.provider_media_id.startswith("upload:"):
+        # (v1.1) A reply's attachment: a file staff uploaded, stored already.
+        return "upload", attachment.provider_media_id.removeprefix("upload:")
     if channel == Channel.EMAIL:
         return "email", None
     if provider == Provider.TWILIO and attachment.url:

@@ -61,6 +61,7 @@ class MessageService:
             tenant = tenants[event.tenant_id]
             resolution = await self._resolve(poll, tenant, event, thread, pools[tenant.id])
             documents.append(message_document(event, thread, resolution))
+        documents = await self._without_echoes(documents)
         inserted = await self._insert(documents)
         # Applied after the insert: the message unsent may be in this batch too.
         for event in events:
@@ -83,6 +84,31 @@ class MessageService:
             if customer_id := document["customer_id"]:
                 await self.store.customers.touch_contact(customer_id, document["occurred_at"])
         log.info("messages_handled", events=len(events), inserted=len(inserted))
+
+    async def _without_echoes(self, documents: list[MessageDocument]) -> list[MessageDocument]:
+        """(v1.1) The provider's echo of a reply sent from Threadline is that reply, not a
+        second message: it is not stored (the reply has its provider id once it was sent; an
+        echo that comes first is removed when the id is written, ``domain.outbound``)."""
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for document in documents:
+            if document["direction"] == "outbound":
+                key = (document["tenant_id"], document["channel"])
+                wanted.setdefault(key, []).append(document["provider_message_id"])
+        ours: set[tuple[str, str, str]] = set()
+        for (tenant_id, channel), ids in wanted.items():
+            for found in await self.store.messages.by_provider_ids(tenant_id, channel, ids):
+                if "outbound" in found:
+                    ours.add((tenant_id, channel, found["provider_message_id"]))
+        if not ours:
+            return documents
+        log.info("reply_echoes_skipped", echoes=len(ours))
+        return [
+            document
+            for document in documents
+            if document["direction"] != "outbound"
+            or (document["tenant_id"], document["channel"], document["provider_message_id"])
+            not in ours
+        ]
 
     async def _supersede_placeholders(
         self, tenant_id: str, channel: str, provider_message_ids: list[str]

@@ -18,6 +18,7 @@ from ingest.api.export import ExportApi
 from ingest.api.media import MediaApi
 from ingest.api.messages import MessagesApi
 from ingest.api.openapi import tighten_request_schemas
+from ingest.api.outbound import RepliesApi, UploadsApi
 from ingest.api.threads import ThreadsApi
 from ingest.bodies import GatewayRequest
 from ingest.correlation import CorrelationIdMiddleware
@@ -124,7 +125,7 @@ def create_app(
             # The read API, over the store; live streams last as long as the client wants.
             Router(
                 path="/",
-                route_handlers=[ThreadsApi, CustomersApi, MessagesApi],
+                route_handlers=[ThreadsApi, CustomersApi, MessagesApi, RepliesApi],
                 middleware=[
                     DefineMiddleware(
                         DatabaseDeadlineMiddleware,
@@ -134,6 +135,12 @@ def create_app(
             ),
             EventsApi,
             MediaApi,
+            # Files staff attach to replies may be far larger than any JSON body.
+            Router(
+                path="/",
+                route_handlers=[UploadsApi],
+                request_max_body_size=settings.upload_max_bytes + 64 * 1024,
+            ),
             ExportApi,
             create_static_files_router(
                 path="/static", directories=[STATIC], include_in_schema=False

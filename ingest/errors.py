@@ -67,6 +67,18 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class TemplateRequired(Conflict):
+    """(v1.1) A reply while the channel's reply window is closed."""
+
+    code = "template_required"
+
+
+class OptedOut(Conflict):
+    """(v1.1) A reply to a customer who revoked consent on the channel."""
+
+    code = "opted_out"
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
     code = "payload_too_large"
@@ -75,6 +87,12 @@ class PayloadTooLarge(ApiError):
 class Unprocessable(ApiError):
     status_code = 422
     code = "validation_error"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """(v1.1) An Idempotency-Key given again with another body."""
+
+    code = "idempotency_key_reused"
 
 
 class TooManyRequests(ApiError):

@@ -78,6 +78,7 @@ class Gateway:
             "settings": constant(self.settings),
             "tenants": constant(self.tenants),
             "ingestor": constant(self.ingestor),
+            "outbox": constant(self.ingestor),
             "publisher": constant(self.publisher),
             "mongo": Provide(self._mongo, sync_to_thread=False),
             "store": Provide(self._store, sync_to_thread=False),

@@ -18,6 +18,7 @@ def topic_names(settings: Settings) -> list[str]:
         settings.topic_ingest_deadletter,
         settings.topic_consumers_deadletter,
         settings.topic_media,
+        settings.topic_outbound,
     ]
 
 

@@ -15,6 +15,7 @@ from domain.store.identity_claims import IdentityClaims
 from domain.store.media import Media
 from domain.store.messages import COLLECTION as MESSAGES
 from domain.store.messages import Messages
+from domain.store.outbound import Outbound
 from domain.store.pending_statuses import PendingStatuses
 from domain.store.threads import COLLECTION as THREADS
 from domain.store.threads import Threads
@@ -32,6 +33,7 @@ class Store:
     edits: MessageEdits
     consents: ConsentEvents
     media: Media
+    outbound: Outbound
 
     @classmethod
     def open(cls, client: AsyncMongoClient[dict[str, Any]], name: str) -> "Store":
@@ -47,6 +49,7 @@ class Store:
             edits=MessageEdits(database),
             consents=ConsentEvents(database),
             media=Media(database),
+            outbound=Outbound(database),
         )
 
     async def ensure_indexes(self) -> None:
@@ -60,6 +63,7 @@ class Store:
         await self.edits.ensure_indexes()
         await self.consents.ensure_indexes()
         await self.media.ensure_indexes()
+        await self.outbound.ensure_indexes()
 
     async def changes(
         self, tenant_id: str | None, resume_after: dict[str, Any] | None, max_await: float

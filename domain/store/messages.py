@@ -27,7 +27,17 @@ _NEWEST_FIRST = [("occurred_at", -1), ("_id", -1)]
 
 #: Delivery states only move forward; ``failed`` is final.
 #: ``played`` (a voice message listened to) stands beside ``read``: neither replaces the other.
-STATUS_RANK = {"sent": 1, "delivered": 2, "played": 3, "read": 3, "failed": 4}
+#: (v1.1) ``pending`` (a reply not sent yet) and ``unknown`` (a send whose outcome could not
+#: be known) are behind every receipt, so the provider's first receipt settles them.
+STATUS_RANK = {
+    "pending": 0,
+    "unknown": 0,
+    "sent": 1,
+    "delivered": 2,
+    "played": 3,
+    "read": 3,
+    "failed": 4,
+}
 
 
 class _ThreadMessages(TypedDict):
@@ -289,6 +299,12 @@ class Messages:
     async def link_thread(self, thread: str, customer_id: str, matched_by: str) -> None:
         """Link the thread's unlinked messages to a customer (retroactive linking)."""
         await self.relink_thread(thread, None, customer_id, matched_by)
+
+    async def last_inbound(self, thread: str) -> MessageDocument | None:
+        """(v1.1) The customer's latest message in the thread, by the provider's clock."""
+        return await self._collection.find_one(
+            {"thread_id": thread, "direction": "inbound"}, sort=[("occurred_at", -1)]
+        )
 
     async def first_of_thread(self, thread: str) -> MessageDocument | None:
         """The thread's earliest message."""

@@ -99,7 +99,7 @@ class MediaApi(Controller):
                 raise Gone(
                     "the file could not be fetched", details={"reason": record.get("reason")}
                 )
-            file = await store.media.file(file_id)
+            file = await store.media.file((record or {}).get("file_id") or file_id)
         if file is None or record is None or record.get("state") != "stored":
             raise Pending("the file is still being fetched", details={"state": "pending"})
         name = record.get("filename") or attachment.filename or _default_name(attachment, record)

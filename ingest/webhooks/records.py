@@ -10,6 +10,7 @@ from contracts import (
     MediaChunkEvent,
     MessageEditEvent,
     MessageEvent,
+    OutboundEvent,
     Settings,
     StatusEvent,
 )
@@ -24,6 +25,7 @@ AnyEvent = (
     | IdentityEvent
     | ConsentEvent
     | MediaChunkEvent
+    | OutboundEvent
 )
 
 
@@ -68,6 +70,10 @@ def to_record(event: AnyEvent, settings: Settings, correlation_id: str | None) -
             # One attachment's chunks share a partition (each is written on its own anyway).
             topic, kind = settings.topic_media, "media_chunk"
             key = f"{event.message_event_id}:{event.index}"
+        case OutboundEvent():
+            # The conversation's key: its replies go out in the order they were asked.
+            topic, kind = settings.topic_outbound, "outbound"
+            key = participant_key(event.tenant_id, event.channel, event.recipient)
     headers = [
         ("schema", event.SCHEMA.encode()),
         ("event_id", str(event.event_id).encode()),

@@ -50,6 +50,7 @@ async def settings(servers: Servers, tmp_path: Path) -> Settings:
         topic_ingest_deadletter=f"ingest.deadletter.v1.{suffix}",
         topic_consumers_deadletter=f"consumers.deadletter.v1.{suffix}",
         topic_media=f"chat.media.v1.{suffix}",
+        topic_outbound=f"chat.outbound.v1.{suffix}",
         topic_partitions=3,
         spool_dir=tmp_path / "spool",
         log_format="console",

@@ -26,8 +26,12 @@ _ALL = {
     400: _spec("bad query parameter, cursor or malformed body"),
     401: _spec("missing or unknown API key"),
     404: _spec("no such item for this tenant (a merged customer: details.merged_into)"),
-    409: _spec("conflicts with another customer, a group's thread, or changed concurrently"),
-    422: _spec("body breaks the schema"),
+    409: _spec(
+        "conflicts with another customer, a group's thread, or changed concurrently; "
+        "(v1.1) for a reply: template_required (the reply window is closed) or opted_out"
+    ),
+    413: _spec("body larger than the route takes"),
+    422: _spec("body breaks the schema, or (v1.1) a reply its channel cannot carry"),
     429: _spec("too many live streams open for this tenant on this server"),
     503: _spec("the store is unreachable"),
 }

@@ -183,7 +183,10 @@ class Message(ApiModel):
     occurred_at: datetime
     received_at: datetime | None = None
     content: ContentOut
-    status: DeliveryStatus | None = Field(description="outbound messages only")
+    status: DeliveryStatus | Literal["pending", "unknown"] | None = Field(
+        description="outbound messages only; (v1.1) a reply is pending until it is sent, and "
+        "unknown when whether it was sent could not be known"
+    )
     status_error: StatusError | None = None
     provider_message_id: str
     customer_id: str | None = None
@@ -248,6 +251,38 @@ class Message(ApiModel):
             author=document.get("author"),
             reply_to=ReplyTo.from_document(reply_to) if reply_to else None,
         )
+
+
+class ReplyFileIn(RequestModel):
+    upload_id: str = Field(min_length=1, max_length=64, description="from POST /v1/uploads")
+
+
+class TemplateIn(RequestModel):
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=15, examples=["en_US"])
+    parameters: list[Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=list, max_length=20, description="the body's {{1}}, {{2}}... in order"
+    )
+
+
+class ReplyIn(RequestModel):
+    """(v1.1) A reply: ``text``, or ``attachments``, or (WhatsApp) a ``template``."""
+
+    text: str | None = Field(default=None, min_length=1, max_length=10_000)
+    attachments: list[ReplyFileIn] = Field(default_factory=list, max_length=20)
+    template: TemplateIn | None = None
+    reply_to: str | None = Field(
+        default=None, max_length=64, description="the id of a message of this thread"
+    )
+    author: str | None = Field(default=None, max_length=200)
+
+
+class UploadOut(ApiModel):
+    upload_id: str
+    filename: str
+    mime_type: str
+    kind: Literal["image", "audio", "video", "document"]
+    size: int
 
 
 class MessagePage(ApiModel):

@@ -49,6 +49,8 @@ OPERATIONS = (
     "GET /v1/messages/{message_id}/attachments/{index}",
     "GET /v1/threads/{thread_id}/messages",
     "POST /v1/threads/{thread_id}/read",
+    "POST /v1/threads/{thread_id}/messages",
+    "POST /v1/messages/{message_id}/retry",
     "GET /v1/customers",
     "GET /v1/customers/export.xlsx",
     "POST /v1/customers",

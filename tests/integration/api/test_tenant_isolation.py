@@ -74,12 +74,21 @@ async def test_every_route_hides_other_tenants_data(
         "/v1/threads/{thread_id}": {"status": "resolved", "assignee": "mallory"},
         "/v1/threads/{thread_id}/notes": {"text": "mallory was here"},
         "/v1/threads/{thread_id}/customer": {"customer_id": ids["other_id"]},
+        "/v1/threads/{thread_id}/messages": {"text": "mallory was here"},
     }
     routes = v1_routes()
     assert len(routes) >= 12, routes
     queries = {"/v1/messages/search": "?q=hello"}
     for method, path in routes:
         url = path.format(**ids) + queries.get(path, "")
+        if path == "/v1/uploads":
+            # Globex's own upload; acme cannot attach it (below).
+            uploaded = await client.post(
+                url, files={"data": ("m.txt", b"mallory", "text/plain")}, headers=GLOBEX
+            )
+            assert uploaded.status_code == 201, uploaded.text
+            ids["upload_id"] = uploaded.json()["upload_id"]
+            continue
         body = bodies.get(path)
         response = await client.request(
             method,
@@ -103,6 +112,12 @@ async def test_every_route_hides_other_tenants_data(
             assert response.json()["items"] == [], (method, url)
         else:
             assert response.status_code == 201, (method, url, response.text)
+    attached = await client.post(
+        f"/v1/threads/{ids['thread_id']}/messages",
+        json={"attachments": [{"upload_id": ids["upload_id"]}]},
+        headers=ACME,
+    )
+    assert attached.status_code == 422, attached.text
     messages_page = f"/v1/threads/{ids['thread_id']}/messages?after={ids['message_id']}"
     assert (await client.get(messages_page, headers=GLOBEX)).status_code == 404
     after = (await client.get(f"/v1/customers/{ids['customer_id']}", headers=ACME)).json()

@@ -31,6 +31,7 @@ def test_every_versioned_record_has_a_schema_file() -> None:
         "chat.identity/1",
         "chat.consent/1",
         "chat.media_chunk/1",
+        "chat.outbound/1",
     }
 
 
