@@ -18,7 +18,7 @@ from ingest.api.export import ExportApi
 from ingest.api.media import MediaApi
 from ingest.api.messages import MessagesApi
 from ingest.api.openapi import tighten_request_schemas
-from ingest.api.outbound import RepliesApi, UploadsApi
+from ingest.api.outbound import RepliesApi, UploadLinksApi, UploadsApi
 from ingest.api.threads import ThreadsApi
 from ingest.bodies import GatewayRequest
 from ingest.correlation import CorrelationIdMiddleware
@@ -135,6 +135,7 @@ def create_app(
             ),
             EventsApi,
             MediaApi,
+            UploadLinksApi,
             # Files staff attach to replies may be far larger than any JSON body.
             Router(
                 path="/",

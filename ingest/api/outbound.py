@@ -14,14 +14,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from litestar import Controller, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, HeaderParameter, JSONBody
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.response import Stream
 
-from contracts import OutboundEvent, Settings, Tenant, outbound_event_id
+from contracts import OutboundEvent, Settings, Tenant, TenantDirectory, outbound_event_id
 from domain.documents import MessageDocument
+from domain.links import link_key, link_valid
 from domain.outbound import Reply, ReplyFile, ReplyRefused, ReplyTemplate, store_reply
 from domain.store.database import Store
 from domain.store.outbound import UploadDocument
@@ -34,6 +36,7 @@ from ingest.errors import (
     ApiError,
     BadRequest,
     Conflict,
+    Forbidden,
     IdempotencyKeyReused,
     NotFound,
     OptedOut,
@@ -270,3 +273,34 @@ def _sender_address(tenant: Tenant) -> str | None:
 def _kind(mime_type: str) -> str:
     major = mime_type.split("/", 1)[0]
     return major if major in ("image", "audio", "video") else "document"
+
+
+class UploadLinksApi(Controller):
+    """``GET /uploads/{id}``: a reply's file for a provider that fetches media by URL, with
+    the time-limited signature the worker gave it (``domain.links``); no API key."""
+
+    path = "/uploads"
+    include_in_schema = False
+
+    @get("/{upload_id:str}")
+    async def fetch(
+        self,
+        store: NamedDependency[Store],
+        settings: NamedDependency[Settings],
+        tenants: NamedDependency[TenantDirectory],
+        upload_id: FromPath[str],
+        expires: FromQuery[int],
+        signature: FromQuery[str],
+    ) -> Stream:
+        key = link_key(settings, tenants)
+        if key is None or not link_valid(upload_id, expires, signature, key, datetime.now(UTC)):
+            raise Forbidden("the link is not valid or has expired")
+        file = await store.media.file(upload_id)
+        if file is None:
+            raise NotFound("no such file")
+        metadata = file.get("metadata") or {}
+        return Stream(
+            store.media.read(file, 0, int(file["length"]) - 1),
+            media_type=metadata.get("content_type") or "application/octet-stream",
+            headers={"Content-Length": str(file["length"]), "Cache-Control": "private, no-store"},
+        )

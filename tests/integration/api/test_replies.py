@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from consumers.messages import MessagesHandler
-from contracts import OutboundEvent, Settings
+from contracts import OutboundEvent, Settings, load_tenants
+from domain.links import link_key, upload_link
 from domain.store.database import Store
+from tests.conftest import FIXTURES
 from tests.factories import consent_event, message_event
 from tests.integration.api.conftest import ACME, GLOBEX, error_code
 from tests.integration.conftest import GatewayClient, TopicReader
@@ -188,3 +190,23 @@ async def test_only_a_failed_or_unknown_reply_is_retried(
     assert (
         await client.post(f"/v1/messages/{sent['id']}/retry", headers=GLOBEX)
     ).status_code == 404
+
+
+async def test_a_signed_link_serves_the_upload_to_a_provider_until_it_expires(
+    client: GatewayClient, settings: Settings
+) -> None:
+    uploaded = await client.post(
+        "/v1/uploads",
+        files={"data": ("menu.pdf", b"%PDF-1.7 menu", "application/pdf")},
+        headers=ACME,
+    )
+    upload_id = uploaded.json()["upload_id"]
+    key = link_key(settings, load_tenants(FIXTURES / "tenants.toml"))
+    assert key is not None
+    link = upload_link("", upload_id, key, datetime.now(UTC))
+    fetched = await client.get(link)
+    assert (fetched.status_code, fetched.content) == (200, b"%PDF-1.7 menu")
+    assert fetched.headers["content-type"].startswith("application/pdf")
+    assert (await client.get(link.replace("signature=", "signature=0"))).status_code == 403
+    expired = upload_link("", upload_id, key, datetime.now(UTC) - timedelta(hours=2))
+    assert (await client.get(expired)).status_code == 403
