@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+import httpx
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -22,12 +23,15 @@ from consumers.deadletters import DeadLetters
 from consumers.media import MediaChunksHandler, MediaFetcher, MediaHandler
 from consumers.messages import SCHEMAS as MESSAGE_SCHEMAS
 from consumers.messages import MessagesHandler
+from consumers.outbound import OutboundHandler
 from consumers.runner import ConsumerRunner, Worker, decode_by_schema, decode_json_model
+from consumers.senders import senders
 from consumers.statuses import StatusesHandler
 from contracts import (
     BookingEvent,
     MediaChunkEvent,
     MessageEvent,
+    OutboundEvent,
     Settings,
     StatusEvent,
     TenantDirectory,
@@ -44,6 +48,8 @@ GROUPS = {
     # (v1.1) Records the messages' attachments; the same process also writes emails'
     # attachment chunks (MEDIA_FILES_GROUP) and fetches the files.
     "media": "threadline-media",
+    # (v1.1) Sends the replies staff write (chat.outbound.v1).
+    "outbound": "threadline-outbound",
 }
 MEDIA_FILES_GROUP = "threadline-media-files"
 
@@ -63,6 +69,8 @@ class Resources:
     mongo: AsyncMongoClient[dict[str, Any]]
     store: Store
     producer: AIOKafkaProducer
+    #: (v1.1) For the providers' APIs (replies); each request has its own timeout.
+    http: httpx.AsyncClient
 
 
 async def _retry_until_up(
@@ -89,13 +97,15 @@ async def resources(
     mongo = mongo_client(settings, server_selection=_MONGO_SERVER_SELECTION)
     store = Store.open(mongo, settings.mongo_db)
     producer = kafka.producer(settings, client_id="threadline-consumers")
+    http = httpx.AsyncClient(timeout=settings.send_timeout.total_seconds(), follow_redirects=False)
     try:
         await _retry_until_up("mongodb", store.ensure_indexes, stop)
         await _retry_until_up("kafka", producer.start, stop)
-        yield Resources(settings, tenants, mongo, store, producer)
+        yield Resources(settings, tenants, mongo, store, producer, http)
     finally:
         with contextlib.suppress(KafkaError):
             await producer.stop()
+        await http.aclose()
         await mongo.close()
 
 
@@ -149,6 +159,16 @@ def worker(name: str, res: Resources) -> Worker[Any]:
             decode=decode_by_schema(MESSAGE_SCHEMAS, default=MessageEvent),
             handle=media.handle,
             handle_batch=media.handle_batch,
+        )
+    if name == "outbound":
+        replies = OutboundHandler(
+            res.store, res.tenants, res.settings, senders(res.settings, res.http)
+        )
+        return Worker(
+            name=name,
+            topic=res.settings.topic_outbound,
+            decode=decode_json_model(OutboundEvent),
+            handle=replies.handle,
         )
     statuses = StatusesHandler(res.store, res.tenants)
     return Worker(

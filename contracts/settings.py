@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     # mid-download leaves it to another worker once the hold ends.
     media_fetch_lease: Seconds = timedelta(seconds=60)
     # Provider API base URLs (tests point them at local servers); the Graph API version.
+    #: (v1.1) How long a reply's request to its provider may take before its outcome is
+    #: ``unknown`` (the request may have arrived).
+    send_timeout: Seconds = timedelta(seconds=15)
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v23.0"
     twilio_api_url: str = "https://api.twilio.com"

@@ -44,6 +44,19 @@ class EmailConfig(_Section):
         return value
 
 
+class SmtpConfig(_Section):
+    """(v1.1) ``[tenants.smtp]``: the server replies to email go out through."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    #: STARTTLS after connecting (port 587); ``tls`` for a TLS connection from the start (465).
+    starttls: bool = True
+    tls: bool = False
+    from_address: str = Field(alias="from", description="the From address of replies")
+
+
 class Tenant(_Section):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
     name: str
@@ -57,8 +70,17 @@ class Tenant(_Section):
     instagram_account_ids: list[str] = Field(default_factory=list)
     messenger_page_ids: list[str] = Field(default_factory=list)
     sms_numbers: list[str] = Field(default_factory=list)
-    #: (v1.1) The Graph API access token WhatsApp media is fetched with (an ``env:`` value).
+    #: (v1.1) The Graph API access token WhatsApp media is fetched and replies are sent with
+    #: (an ``env:`` value).
     whatsapp_access_token: SecretStr | None = None
+    #: (v1.1) The WhatsApp Business Account whose approved templates the reply box lists.
+    whatsapp_business_account_id: str | None = None
+    #: (v1.1) Messenger replies: each page's access token, by page id.
+    messenger_page_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    #: (v1.1) Instagram replies: the Instagram account's access token.
+    instagram_access_token: SecretStr | None = None
+    #: (v1.1) Email replies.
+    smtp: SmtpConfig | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     #: (v1.1) Messaging Services whose webhooks are this tenant's (``MessagingServiceSid``).

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from litestar import Litestar
@@ -248,10 +249,12 @@ async def recorded(settings: Settings) -> AsyncIterator[tuple[Store, CommandReco
 async def consumers(
     settings: Settings, store: Store, tenants: TenantDirectory
 ) -> AsyncIterator[None]:
-    """The bookings, messages and statuses workers, running against the test's topics."""
+    """Every worker (bookings, messages, statuses, media, outbound), running against the
+    test's topics."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
-    resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
+    http = httpx.AsyncClient(timeout=settings.send_timeout.total_seconds())
+    resources = Resources(settings, tenants, None, store, producer, http)  # type: ignore[arg-type]
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(
@@ -268,3 +271,4 @@ async def consumers(
     stop.set()
     await asyncio.gather(*tasks)
     await producer.stop()
+    await http.aclose()

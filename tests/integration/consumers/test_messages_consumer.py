@@ -26,7 +26,7 @@ async def messages_worker(
     settings: Settings, store: Store, tenants: TenantDirectory, producer: AIOKafkaProducer
 ) -> AsyncIterator[None]:
     """The messages worker running on the test's topics, dead-lettering at the first failure."""
-    resources = Resources(settings, tenants, None, store, producer)  # type: ignore[arg-type]
+    resources = Resources(settings, tenants, None, store, producer, None)  # type: ignore[arg-type]
     runner = ConsumerRunner(
         worker("messages", resources),
         settings,
