@@ -19,6 +19,7 @@ from ingest.api.media import MediaApi
 from ingest.api.messages import MessagesApi
 from ingest.api.openapi import tighten_request_schemas
 from ingest.api.outbound import RepliesApi, UploadLinksApi, UploadsApi
+from ingest.api.templates import TemplatesApi
 from ingest.api.threads import ThreadsApi
 from ingest.bodies import GatewayRequest
 from ingest.correlation import CorrelationIdMiddleware
@@ -136,6 +137,8 @@ def create_app(
             EventsApi,
             MediaApi,
             UploadLinksApi,
+            # Asks the Graph API: outside the database deadline.
+            TemplatesApi,
             # Files staff attach to replies may be far larger than any JSON body.
             Router(
                 path="/",

@@ -33,6 +33,7 @@ _ALL = {
     413: _spec("body larger than the route takes"),
     422: _spec("body breaks the schema, or (v1.1) a reply its channel cannot carry"),
     429: _spec("too many live streams open for this tenant on this server"),
+    502: _spec("(v1.1) the provider's API refused the request or did not answer"),
     503: _spec("the store is unreachable"),
 }
 

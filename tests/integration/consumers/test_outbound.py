@@ -15,6 +15,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from devstack import free_port
+from litestar.testing import AsyncTestClient
 
 from consumers.messages import MessagesHandler
 from consumers.outbound import OutboundHandler
@@ -25,11 +26,14 @@ from contracts import (
     OutboundEvent,
     Settings,
     TenantDirectory,
+    load_tenants,
     message_event_id,
     outbound_event_id,
 )
 from contracts.tenants import TenantsConfig
 from domain.store.database import Store
+from ingest.app import create_app
+from tests.conftest import FIXTURES
 from tests.factories import message_event, status_event
 from tests.integration.api.conftest import ACME, GLOBEX, error_code
 from tests.integration.conftest import GatewayClient
@@ -441,3 +445,38 @@ async def test_an_email_reply_threads_with_the_customers_message(
     assert received["Message-ID"] == f"<{sent['provider_message_id']}>"
     assert received.get_content().strip() == "Yes, 10:00 works."
     assert sent["status"] == "sent"
+
+
+async def test_the_reply_box_lists_the_approved_templates_across_pages(
+    settings: Settings, graph: GraphSendServer
+) -> None:
+    graph.templates["102290129340398"] = [
+        {
+            "name": f"reminder_{n}",
+            "language": "en_GB",
+            "status": "APPROVED" if n != 1 else "REJECTED",
+            "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "Hi {{1}}, see you at {{2}}"}],
+        }
+        for n in range(5)
+    ]
+    app = create_app(
+        settings.model_copy(update={"graph_api_url": graph.base_url}),
+        tenants=load_tenants(FIXTURES / "tenants.toml"),
+    )
+    async with AsyncTestClient(app=app) as client:
+        listed = await client.get("/v1/whatsapp/templates", headers=ACME)
+        assert listed.status_code == 200, listed.text
+        items = listed.json()["items"]
+        assert [t["name"] for t in items] == [
+            "reminder_0",
+            "reminder_2",
+            "reminder_3",
+            "reminder_4",
+        ]
+        assert {t["parameters"] for t in items} == {2}
+        # Globex has no WhatsApp Business Account configured.
+        assert (await client.get("/v1/whatsapp/templates", headers=GLOBEX)).status_code == 404
+        graph.tokens["102290129340398"] = "rotated"
+        refused = await client.get("/v1/whatsapp/templates", headers=ACME)
+        assert refused.status_code == 502
