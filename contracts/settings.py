@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v23.0"
     twilio_api_url: str = "https://api.twilio.com"
+    #: (v1.1) Instagram replies with Instagram Login go to this host's Graph API.
+    instagram_api_url: str = "https://graph.instagram.com"
 
 
 @lru_cache(maxsize=1)

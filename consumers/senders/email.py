@@ -40,12 +40,14 @@ def email_message(outgoing: Outgoing, sender: str) -> EmailMessage:
 
 class EmailSender:
     def __init__(self, settings: Settings) -> None:
-        self.timeout = settings.media_fetch_timeout.total_seconds()
+        self.timeout = settings.send_timeout.total_seconds()
 
     async def send(self, outgoing: Outgoing) -> Outcome:
         smtp = outgoing.tenant.smtp
         if smtp is None:
             return Refused("not_configured", "the tenant has no [tenants.smtp]")
+        if outgoing.email is None:
+            return Refused("no_threading", "an email reply needs its Message-ID")
         message = email_message(outgoing, smtp.from_address)
         client = aiosmtplib.SMTP(
             hostname=smtp.host,
@@ -55,25 +57,34 @@ class EmailSender:
             timeout=self.timeout,
         )
         try:
-            await client.connect()
-        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, OSError) as error:
-            return Refused(
-                "unreachable",
-                f"the SMTP server could not be reached: {error}",
-                retry_after=UNREACHABLE_WAIT,
-            )
-        try:
-            if smtp.username and smtp.password:
-                await client.login(smtp.username, smtp.password.get_secret_value())
-            await client.send_message(message)
-        except aiosmtplib.SMTPResponseException as error:
-            # Refused before the message was accepted: 4xx for now, 5xx for good.
-            wait = UNREACHABLE_WAIT * 6 if 400 <= error.code < 500 else None
-            return Refused(str(error.code), error.message, retry_after=wait)
-        except (aiosmtplib.SMTPException, OSError) as error:
-            return Unknown(f"the SMTP session ended without an answer: {type(error).__name__}")
+            # Until DATA, a refusal or a lost connection sends nothing.
+            try:
+                await client.connect()
+                if smtp.username and smtp.password:
+                    await client.login(smtp.username, smtp.password.get_secret_value())
+                await client.mail(smtp.from_address)
+                await client.rcpt(outgoing.recipient)
+            except aiosmtplib.SMTPResponseException as error:
+                return _refused(error.code, error.message)
+            except (aiosmtplib.SMTPException, OSError) as error:
+                return Refused(
+                    "unreachable",
+                    f"the SMTP server could not take it: {type(error).__name__}",
+                    retry_after=UNREACHABLE_WAIT,
+                )
+            try:
+                await client.data(message.as_bytes())
+            except aiosmtplib.SMTPResponseException as error:
+                return _refused(error.code, error.message)
+            except (aiosmtplib.SMTPException, OSError) as error:
+                # The message was on its way when the session ended: it may have arrived.
+                return Unknown(f"the SMTP session ended during DATA: {type(error).__name__}")
         finally:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()
-        threading = outgoing.email
-        return Sent(threading.message_id if threading else str(message["Message-ID"]).strip("<>"))
+        return Sent(outgoing.email.message_id)
+
+
+def _refused(code: int, text: str) -> Refused:
+    """The server answered: 4xx asks to be tried again later, 5xx refuses for good."""
+    return Refused(str(code), text, retry_after=30.0 if 400 <= code < 500 else None)

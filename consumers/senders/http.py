@@ -1,7 +1,7 @@
 """What a provider's HTTP answer (or its absence) says of a send."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -19,7 +19,8 @@ class Request:
 
     method: str
     url: str
-    headers: dict[str, str]
+    #: Credentials among them: never shown in a repr.
+    headers: dict[str, str] = field(repr=False)
     json: object | None = None
     form: list[tuple[str, str]] | None = None
     files: dict[str, tuple[str, bytes, str]] | None = None
@@ -48,12 +49,14 @@ async def call(
             answer = await http.request(
                 request.method, request.url, headers=request.headers, json=request.json
             )
-    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
         return Refused(
             "unreachable",
             f"the provider could not be reached: {type(error).__name__}",
             retry_after=UNREACHABLE_WAIT,
         )
+    except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as error:
+        return Refused("bad_request", f"the request could not be made: {error}")
     except httpx.HTTPError as error:
         # The request may have arrived: a timeout waiting for the answer, a dropped connection.
         return Unknown(f"no answer from the provider: {type(error).__name__}")

@@ -29,8 +29,9 @@ RATE_LIMITS = frozenset({4, 32, 613, 80007, 130429, 131056})
 _CAPTIONED = frozenset({"image", "video", "document"})
 
 
-def _base(settings: Settings) -> str:
-    return f"{settings.graph_api_url.rstrip('/')}/{settings.graph_api_version}"
+def _base(settings: Settings, channel: Channel | None = None) -> str:
+    host = settings.instagram_api_url if channel is Channel.INSTAGRAM else settings.graph_api_url
+    return f"{host.rstrip('/')}/{settings.graph_api_version}"
 
 
 def whatsapp_message(outgoing: Outgoing, media_id: str | None = None) -> dict[str, object]:
@@ -190,7 +191,7 @@ class SendApiSender:
             )
             return Refused("not_configured", f"the tenant has no {what}")
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
-        base = f"{_base(self.settings)}/{outgoing.business_account}"
+        base = f"{_base(self.settings, outgoing.channel)}/{outgoing.business_account}"
         attachment_id = None
         if outgoing.attachments:
             file = outgoing.attachments[0]

@@ -24,7 +24,7 @@ MAX_MEDIA = 10
 def message_form(outgoing: Outgoing) -> list[tuple[str, str]]:
     """The form of ``outgoing``; WhatsApp numbers carry Twilio's ``whatsapp:`` prefix."""
     prefix = "whatsapp:" if outgoing.channel is Channel.WHATSAPP else ""
-    to = outgoing.recipient if outgoing.recipient.startswith("+") else f"+{outgoing.recipient}"
+    to = f"+{outgoing.recipient}" if outgoing.recipient.isdigit() else outgoing.recipient
     form = [("To", f"{prefix}{to}"), ("From", f"{prefix}{outgoing.business_account}")]
     if outgoing.text:
         form.append(("Body", outgoing.text))

@@ -81,6 +81,11 @@ class TemplatesApi(Controller):
                 page = answer.json()
                 found.extend(_template(item) for item in page.get("data") or [])
                 url = (page.get("paging") or {}).get("next")
+                if (
+                    url is not None
+                    and httpx.URL(url).host != httpx.URL(settings.graph_api_url).host
+                ):
+                    break  # the token goes to the Graph API's host only
                 params = None  # the next page's URL carries them
         return TemplatePage(items=[t for t in found if t.name])
 
