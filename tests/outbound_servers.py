@@ -31,7 +31,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.media_servers import Recorded, _Handler, _Server
+from tests.media_servers import GraphMediaServer, Recorded, _Handler, _Server
 
 _BAD_TOKEN = {
     "message": "Invalid OAuth access token - Cannot parse access token",
@@ -103,8 +103,17 @@ def _graph_error(message: str, code: int, details: str | None = None) -> dict[st
 
 
 class GraphSendServer(_Scripted):
-    def __init__(self, tokens: dict[str, str], version: str = "v23.0") -> None:
+    """``media``: a GraphMediaServer answering this host's media retrievals too, for a stack
+    whose one ``GRAPH_API_URL`` both fetches and sends."""
+
+    def __init__(
+        self,
+        tokens: dict[str, str],
+        version: str = "v23.0",
+        media: GraphMediaServer | None = None,
+    ) -> None:
         super().__init__()
+        self.media = media
         #: Account (phone number id, page id, Instagram account id, WABA id) to its token.
         self.tokens = tokens
         self.version = version
@@ -128,7 +137,10 @@ class GraphSendServer(_Scripted):
         parts = urlsplit(handler.path)
         segments = parts.path.strip("/").split("/")
         if len(segments) != 3 or segments[0] != self.version or segments[2] != "message_templates":
-            handler.reply(HTTPStatus.NOT_FOUND, b"Not Found")
+            if self.media is not None:
+                self.media._get(handler)
+            else:
+                handler.reply(HTTPStatus.NOT_FOUND, b"Not Found")
             return
         account = segments[1]
         if handler.credentials("Bearer") != self.tokens.get(account):

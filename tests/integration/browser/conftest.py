@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from contracts import Settings
 from tests.integration.processes import start_consumer, start_gateway
 from tests.media_servers import GraphMediaServer
+from tests.outbound_servers import GraphSendServer
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +49,8 @@ def chromium() -> str:
 class Stack:
     base_url: str
     graph: GraphMediaServer
+    #: The Graph API's send endpoints (its media retrievals answered by ``graph``).
+    graph_api: GraphSendServer
     http: httpx.AsyncClient
     #: Where the README's screenshots go (docs/screenshots with THREADLINE_SCREENSHOTS set).
     screenshots: Path
@@ -62,13 +65,20 @@ def graph() -> Iterator[GraphMediaServer]:
 
 
 @pytest.fixture
+def graph_api(graph: GraphMediaServer) -> Iterator[GraphSendServer]:
+    with GraphSendServer({"106540352242922": GRAPH_TOKEN}, media=graph) as server:
+        yield server
+
+
+@pytest.fixture
 async def stack(
-    settings: Settings, graph: GraphMediaServer, tmp_path: Path
+    settings: Settings, graph: GraphMediaServer, graph_api: GraphSendServer, tmp_path: Path
 ) -> AsyncIterator[Stack]:
-    """The gateway and every worker, with WhatsApp media fetched from the local Graph API."""
+    """The gateway and every worker, with WhatsApp media fetched from, and replies sent to,
+    the local Graph API."""
     settings = settings.model_copy(
         update={
-            "graph_api_url": graph.base_url,
+            "graph_api_url": graph_api.base_url,
             "media_retry_after": timedelta(seconds=0.2),
             "log_level": "info",
         }
@@ -78,7 +88,7 @@ async def stack(
     screenshots = DOCS if os.environ.get("THREADLINE_SCREENSHOTS") else tmp_path
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-            yield Stack(base_url, graph, http, screenshots, tmp_path)
+            yield Stack(base_url, graph, graph_api, http, screenshots, tmp_path)
     finally:
         gateway.stop()
         consumers.stop()

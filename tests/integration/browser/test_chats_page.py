@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Page, Request, expect
 
 from tests.integration.browser.conftest import Stack, sign_in
-from tests.integration.browser.webhooks import png, post_whatsapp, text
+from tests.integration.browser.webhooks import png, post_whatsapp, post_whatsapp_status, text
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -114,3 +114,21 @@ async def test_the_live_list_resumes_after_the_connection_drops(page: Page, stac
     await expect(conversations).to_contain_text("Sent while you were away", timeout=20_000)
     assert "last-event-id" not in streams[0]
     assert streams[-1].get("last-event-id"), "the stream was not resumed"
+
+
+async def test_a_reply_goes_out_and_comes_back_read(page: Page, stack: Stack) -> None:
+    await sign_in(page)
+    await post_whatsapp(stack, text("wamid.browser.ask", "What time do we meet?"))
+    conversations = page.get_by_role("list", name="Conversations")
+    await conversations.get_by_role("link").filter(has_text="What time do we meet?").click()
+    await page.get_by_label("Reply", exact=True).fill("At 9:00 by the boathouse.")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    log = page.get_by_role("log", name="Messages")
+    mine = log.locator(".message.outbound").filter(has_text="At 9:00 by the boathouse.")
+    await expect(mine.locator(".ticks")).to_have_attribute("title", "Sent", timeout=20_000)
+    [sent] = stack.graph_api.sent
+    assert sent["text"] == {"preview_url": False, "body": "At 9:00 by the boathouse."}
+    await post_whatsapp_status(stack, sent["_id"], "delivered")
+    await post_whatsapp_status(stack, sent["_id"], "read")
+    await expect(mine.locator(".ticks")).to_have_attribute("title", "Read", timeout=20_000)
+    await expect(page.get_by_label("Reply", exact=True)).to_have_value("")

@@ -63,5 +63,35 @@ async def post_whatsapp(
     assert answer.status_code == 200, answer.text
 
 
+async def post_whatsapp_status(stack: Stack, wamid: str, status: str, wa_id: str = WA_ID) -> None:
+    """A WhatsApp ``statuses`` webhook for one of the business's messages."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+        "statuses": [
+            {
+                "id": wamid,
+                "status": status,
+                "timestamp": str(int(time.time())),
+                "recipient_id": wa_id,
+            }
+        ],
+    }
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}
+            ],
+        }
+    ).encode()
+    answer = await stack.http.post(
+        "/webhooks/whatsapp",
+        content=body,
+        headers={"content-type": "application/json", "x-hub-signature-256": meta_signature(body)},
+    )
+    assert answer.status_code == 200, answer.text
+
+
 def text(wamid: str, words: str) -> dict[str, Any]:
     return {"id": wamid, "type": "text", "text": {"body": words}}

@@ -19,12 +19,12 @@ export class Api {
     return { Authorization: `Bearer ${this.key}`, ...extra };
   }
 
-  async request(method, path, { query, body } = {}) {
+  async request(method, path, { query, body, headers } = {}) {
     const url = new URL(path, location.origin);
     for (const [name, value] of Object.entries(query || {})) {
       if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
     }
-    const init = { method, headers: this.headers() };
+    const init = { method, headers: this.headers(headers) };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -55,6 +55,17 @@ export class Api {
 
   delete(path) {
     return this.request("DELETE", path);
+  }
+
+  /** POST /v1/uploads: a file to attach to a reply. */
+  async upload(file) {
+    const form = new FormData();
+    form.append("data", file, file.name);
+    const response = await fetch("/v1/uploads", { method: "POST", headers: this.headers(), body: form });
+    const text = await response.text();
+    const parsed = text ? safeJson(text) : null;
+    if (!response.ok) throw new ApiError(response.status, parsed);
+    return parsed;
   }
 
   /** A file the API serves (an attachment, an export) as a Blob; media elements cannot send

@@ -291,8 +291,12 @@ export class ChatsPage {
       clearTimeout(this.refreshTimer);
       this.refreshTimer = setTimeout(() => this.refresh(), 250);
       if (data.id === this.selected) {
+        const wasOpen = this.thread && this.thread.reply_window && this.thread.reply_window.open;
         this.thread = { ...this.thread, ...data };
         this.renderHeader();
+        if (this.composer && Boolean(data.reply_window && data.reply_window.open) !== Boolean(wasOpen)) {
+          this.renderComposer();
+        }
       }
       return;
     }
@@ -393,7 +397,9 @@ export class ChatsPage {
         this.context.failed(error);
       }
     });
-    replace(this.threadPane, this.header, this.info, this.older, this.log, noteForm);
+    this.composer = h("div", { class: "composer" });
+    replace(this.threadPane, this.header, this.info, this.older, this.log, this.composer, noteForm);
+    this.renderComposer();
     this.renderHeader();
     this.renderMessages();
     this.log.scrollTop = this.log.scrollHeight;
@@ -671,7 +677,140 @@ export class ChatsPage {
       h("span", { "aria-hidden": "true" }, mark),
       h("span", { class: "visually-hidden" }, words),
       error ? h("span", { class: "failure" }, ` ${error.title || ""} (${error.code})`) : null,
+      message.status === "failed" || message.status === "unknown"
+        ? h(
+            "button",
+            { type: "button", class: "link", onclick: () => this.retry(message) },
+            message.status === "unknown" ? "Send again (it may arrive twice)" : "Retry",
+          )
+        : null,
     );
+  }
+
+  async retry(message) {
+    try {
+      this.upsertMessage(await this.api.post(`/v1/messages/${encodeURIComponent(message.id)}/retry`));
+      announce("Sending again.");
+    } catch (error) {
+      this.context.failed(error);
+    }
+  }
+
+  // --- the reply box ---
+
+  renderComposer() {
+    const thread = this.thread;
+    const window = thread.reply_window;
+    const closed = window && !window.open;
+    if (closed && thread.channel !== "whatsapp") {
+      replace(
+        this.composer,
+        h("p", { class: "warning" }, "The reply window is closed: this channel takes no reply until the customer writes again."),
+      );
+      return;
+    }
+    if (closed) {
+      this.renderTemplatePicker();
+      return;
+    }
+    const text = h("textarea", { name: "reply", rows: 3, maxlength: 4096 });
+    const file = h("input", { type: "file", name: "attachment" });
+    const form = h(
+      "form",
+      { class: "reply-form" },
+      field("Reply", text),
+      h("div", { class: "row" }, field("Attach a file", file), h("button", { type: "submit", class: "primary" }, "Send")),
+    );
+    // One key per message being written: sending again after a lost answer sends it once.
+    let key = crypto.randomUUID();
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { author: this.context.agent };
+      if (text.value.trim()) body.text = text.value.trim();
+      try {
+        if (file.files.length) {
+          const upload = await this.api.upload(file.files[0]);
+          body.attachments = [{ upload_id: upload.upload_id }];
+        }
+        if (!body.text && !body.attachments) return announce("Write a reply or attach a file.", "error");
+        const sent = await this.send(body, key);
+        if (!sent) return;
+        key = crypto.randomUUID();
+        text.value = "";
+        file.value = "";
+      } catch (error) {
+        this.context.failed(refusalWords(error));
+      }
+    });
+    replace(this.composer, form);
+  }
+
+  async send(body, key) {
+    try {
+      const sent = await this.api.request("POST", `/v1/threads/${encodeURIComponent(this.selected)}/messages`, {
+        body,
+        headers: { "Idempotency-Key": key },
+      });
+      this.upsertMessage(sent);
+      return sent;
+    } catch (error) {
+      this.context.failed(refusalWords(error));
+      return null;
+    }
+  }
+
+  async renderTemplatePicker() {
+    replace(
+      this.composer,
+      h("p", { class: "warning" }, "The reply window is closed: WhatsApp takes only an approved template until the customer writes again."),
+    );
+    let templates = [];
+    try {
+      templates = (await this.api.get("/v1/whatsapp/templates")).items;
+    } catch (error) {
+      append(this.composer, h("p", { class: "error" }, `The templates could not be listed: ${error.message}`));
+      return;
+    }
+    if (!templates.length) {
+      append(this.composer, h("p", {}, "This WhatsApp account has no approved template."));
+      return;
+    }
+    const choice = h(
+      "select",
+      { name: "template" },
+      templates.map((template, index) => h("option", { value: String(index) }, `${template.name} (${template.language})`)),
+    );
+    const parameters = h("div", { class: "parameters" });
+    const showParameters = () => {
+      const template = templates[Number(choice.value)];
+      replace(
+        parameters,
+        Array.from({ length: template.parameters }, (_, index) =>
+          field(`Parameter {{${index + 1}}}`, h("input", { type: "text", name: `parameter-${index + 1}`, required: true })),
+        ),
+      );
+    };
+    choice.addEventListener("change", showParameters);
+    showParameters();
+    const form = h(
+      "form",
+      { class: "template-form" },
+      field("Template", choice),
+      parameters,
+      h("button", { type: "submit", class: "primary" }, "Send template"),
+    );
+    let key = crypto.randomUUID();
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const template = templates[Number(choice.value)];
+      const values = [...parameters.querySelectorAll("input")].map((input) => input.value);
+      const sent = await this.send(
+        { author: this.context.agent, template: { name: template.name, language: template.language, parameters: values } },
+        key,
+      );
+      if (sent) key = crypto.randomUUID();
+    });
+    append(this.composer, form);
   }
 
   location(place) {
@@ -893,6 +1032,18 @@ export class ChatsPage {
       `Link ${name}`,
     );
   }
+}
+
+/** The API's refusals of a reply, in words an agent acts on. */
+function refusalWords(error) {
+  if (error.code === "template_required") {
+    error.message = "The reply window is closed: only an approved template can be sent now.";
+  } else if (error.code === "opted_out") {
+    error.message = "The customer opted out of messages on this channel: nothing was sent.";
+  } else if (error.code === "idempotency_key_reused") {
+    error.message = "That reply changed while it was being sent; send it again.";
+  }
+  return error;
 }
 
 function fact(term, value) {
