@@ -1,7 +1,7 @@
 """``threads``: one per tenant, channel and participant, with its summary."""
 
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pymongo import ReturnDocument, UpdateOne
@@ -19,6 +19,11 @@ COLLECTION = "threads"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Ids per ``$in`` query when threads are read by id.
 _IDS_PER_QUERY = 1000
+
+
+#: How late a message's provider time may read and still be after a status change of its
+#: second (``Threads.reopen``).
+_SAME_SECOND = timedelta(seconds=1)
 
 
 class Threads:
@@ -137,7 +142,10 @@ class Threads:
 
     async def reopen(self, threads: dict[str, datetime]) -> None:
         """(v1.1) Each thread the customer wrote to at the given time is open again, unless it
-        was resolved, set pending or snoozed after that (a late old message changes nothing)."""
+        was resolved, set pending or snoozed after that (a late old message changes nothing).
+
+        Providers give whole seconds (WhatsApp, Twilio): a message stamped with the second in
+        which the status changed may have been written after it, so it counts as after."""
         if not threads:
             return
         await self._collection.bulk_write(
@@ -146,7 +154,7 @@ class Threads:
                     {
                         "_id": thread,
                         "status": {"$in": ["resolved", "pending", "snoozed"]},
-                        "status_at": {"$lt": wrote_at},
+                        "status_at": {"$lt": wrote_at + _SAME_SECOND},
                     },
                     {"$set": {"status": "open", "status_at": wrote_at, "snoozed_until": None}},
                 )
