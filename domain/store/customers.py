@@ -1,13 +1,13 @@
 """``customers``: profiles, their identifiers, and the analytics derived from bookings."""
 
 import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.documents import (
@@ -18,7 +18,7 @@ from domain.documents import (
     ProfileFields,
     Query,
 )
-from domain.store.search import external_id_fields, fold, name_clause, name_fields
+from domain.store.search import GRAM, external_id_fields, fold, grams, name_clause, name_fields
 from matchers.identity import Candidate, Identifiers, Rule
 
 COLLECTION = "customers"
@@ -120,17 +120,55 @@ class Customers:
         self, tenant_id: str, query: CustomerQuery, *, skip: int, limit: int
     ) -> tuple[list[CustomerDocument], int]:
         """One page of live customers matching ``query``, and how many match in all."""
-        filters = _search_filters(tenant_id, query)
-        cursor = self._collection.find(filters).sort(SORTS[query.sort]).skip(skip).limit(limit)
-        return await cursor.to_list(), await self._collection.count_documents(filters)
+        if not _searching(query):
+            filters = _search_filters(tenant_id, query)
+            cursor = self._collection.find(filters).sort(SORTS[query.sort]).skip(skip)
+            return await cursor.limit(limit).to_list(), await self._collection.count_documents(
+                filters
+            )
+        ranked = await self._ranked(tenant_id, query)
+        return await self._whole([doc["_id"] for doc in ranked[skip : skip + limit]]), len(ranked)
 
-    def matching(
+    async def matching(
         self, tenant_id: str, query: CustomerQuery, *, batch: int
-    ) -> AsyncCursor[CustomerDocument]:
+    ) -> AsyncIterator[CustomerDocument]:
         """(v1.1) Every live customer matching ``query``, in its order, ``batch`` per round
         trip (the Excel export)."""
-        filters = _search_filters(tenant_id, query)
-        return self._collection.find(filters).sort(SORTS[query.sort]).batch_size(batch)
+        if not _searching(query):
+            filters = _search_filters(tenant_id, query)
+            async for document in (
+                self._collection.find(filters).sort(SORTS[query.sort]).batch_size(batch)
+            ):
+                yield document
+            return
+        ranked = [doc["_id"] for doc in await self._ranked(tenant_id, query)]
+        for start in range(0, len(ranked), batch):
+            for document in await self._whole(ranked[start : start + batch]):
+                yield document
+
+    async def _ranked(self, tenant_id: str, query: CustomerQuery) -> list[CustomerDocument]:
+        """Every live customer ``query.text`` or ``query.phone_key`` finds, in the list's
+        order (only the fields that filter and sort them read).
+
+        One query per way of matching, each on an index by equality or a range, merged here:
+        an ``$or`` of them, or ``$all`` of a name's trigrams, is a collection scan on some
+        planners. The rest of a name's trigrams, the source and the tag are checked on what
+        comes back; the count is the merged set's size, without a second scan."""
+        found: dict[str, CustomerDocument] = {}
+        for branch, check in _branches(query):
+            candidates = self._collection.find({"tenant_id": tenant_id, **branch}, _CANDIDATE)
+            async for document in candidates:
+                if document["_id"] not in found and check(document) and _kept(document, query):
+                    found[document["_id"]] = document
+        field, direction = SORTS[query.sort][0]
+        return sorted(found.values(), key=lambda doc: _sort_key(doc, field), reverse=direction < 0)
+
+    async def _whole(self, ids: list[str]) -> list[CustomerDocument]:
+        """The customers ``ids`` name, whole, in that order."""
+        if not ids:
+            return []
+        by_id = {doc["_id"]: doc async for doc in self._collection.find({"_id": {"$in": ids}})}
+        return [by_id[i] for i in ids if i in by_id]
 
     async def names(self, tenant_id: str, customer_ids: list[str]) -> dict[str, str | None]:
         """The name of each of these customers (for lists that show who a thread is with)."""
@@ -349,6 +387,86 @@ def _finds(rule: Rule, ids: Identifiers, doc: CustomerDocument) -> bool:
             }
             return any(identity in linked for identity in ids.channel_identities)
     return False
+
+
+#: What a search reads of each candidate: what filters it and every sort key.
+_CANDIDATE = {
+    "merged_into": 1,
+    "source": 1,
+    "tags": 1,
+    "created_at": 1,
+    "search_name": 1,
+    "search_words": 1,
+    "emails": 1,
+    "analytics.total_bookings": 1,
+    "analytics.last_booking_at": 1,
+}
+#: Above every character: ``{"$gte": p, "$lt": p + _LAST}`` is "starts with ``p``" as a range.
+_LAST = "\U0010ffff"
+
+
+def _searching(query: CustomerQuery) -> bool:
+    return bool(query.phone_key or (query.text and query.text.strip()))
+
+
+def _starts(prefix: str) -> Query:
+    return {"$gte": prefix, "$lt": prefix + _LAST}
+
+
+def _branches(query: CustomerQuery) -> list[tuple[Query, Callable[[CustomerDocument], bool]]]:
+    """Each way ``query`` matches, as an index-served filter and the check of what it finds."""
+    found: list[tuple[Query, Callable[[CustomerDocument], bool]]] = []
+
+    def anything(_: CustomerDocument) -> bool:
+        return True
+
+    if query.text and query.text.strip():
+        folded = fold(query.text)
+        if len(folded) >= GRAM:
+            # One trigram through the index, then the whole name on what it gives.
+            rarest = max(grams(folded), key=_rarity)
+            found.append(
+                ({"search_grams": rarest}, lambda doc: folded in (doc.get("search_name") or ""))
+            )
+        elif folded:
+            found.append(
+                (
+                    {"search_words": _starts(folded)},
+                    lambda doc: any(w.startswith(folded) for w in doc.get("search_words") or []),
+                )
+            )
+        lowered = query.text.strip().lower()
+        found.append(({"emails": _starts(lowered)}, anything))
+        found.append(({"external_id_folded": folded}, anything))
+    if query.phone_key:
+        found.append(({"phone_key": query.phone_key}, anything))
+        found.append(({"previous_phone_keys": query.phone_key}, anything))
+    return found
+
+
+#: Letters by how rarely they start or fill a name, so the trigram asked of the index finds
+#: the fewest candidates (a guess from English and European names; any trigram is correct).
+_COMMON = "eaoinrlstmhdcuybgkjpfvwzxq"
+
+
+def _rarity(gram: str) -> int:
+    return sum(_COMMON.index(c) if c in _COMMON else len(_COMMON) for c in gram)
+
+
+def _kept(document: CustomerDocument, query: CustomerQuery) -> bool:
+    return (
+        document.get("merged_into") is None
+        and (not query.source or document.get("source") == query.source)
+        and (not query.tag or query.tag in (document.get("tags") or []))
+    )
+
+
+def _sort_key(document: CustomerDocument, field: str) -> tuple[Any, ...]:
+    """The list's order as MongoDB sorts it (a missing value below every other), ties by id."""
+    value: Any = document
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return (value is not None, value if value is not None else 0, document["_id"])
 
 
 def _search_filters(tenant_id: str, query: CustomerQuery) -> Query:
