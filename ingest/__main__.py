@@ -1,5 +1,6 @@
 """``python -m ingest``: serve the gateway; ``create-topics``: make the topics;
-``replay-deadletter``: re-run dead-lettered webhooks through the current parsers."""
+``replay-deadletter``: re-run dead-lettered webhooks through the current parsers;
+``import {bookings,messages} FILE.jsonl``: publish a tenant's history."""
 
 import argparse
 import asyncio
@@ -7,12 +8,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 
 from contracts import Settings, get_settings, load_tenants
 from contracts.deadletter import add_replay_arguments
 from contracts.logs import configure_logging
+from ingest.history import Kind, check_json_lines, import_history
 from ingest.server import BoundedHttpToolsProtocol
 from ingest.topics import create_topics
 from ingest.webhooks.deadletters import replay_ingest_deadletters
@@ -63,6 +66,29 @@ async def replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def import_file(settings: Settings, kind: Kind, path: Path) -> int:
+    configure_logging(settings)
+    if (problem := check_json_lines(path)) is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    publisher = KafkaPublisher(settings)
+    await publisher.start()
+    try:
+        if not await publisher.wait_connected(30):
+            print(f"Kafka at {settings.kafka_bootstrap} is unreachable", file=sys.stderr)
+            return 1
+        summary = await import_history(
+            kind, path, settings, load_tenants(settings.tenants_file), publisher
+        )
+    except PublishError as error:
+        print(f"stopped: {error}; run it again, importing twice is harmless", file=sys.stderr)
+        return 1
+    finally:
+        await publisher.close()
+    print("\n".join(summary.lines()))
+    return 0 if not summary.refused else 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command")
@@ -74,7 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="re-run dead-lettered webhooks through the current parsers and tenants file",
         )
     )
+    importing = commands.add_parser(
+        "import", help="publish a tenant's history (one event per line) to the topics"
+    )
+    importing.add_argument("kind", choices=["bookings", "messages"])
+    importing.add_argument("file", type=Path, help="JSON Lines: one BookingEvent or MessageEvent")
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return asyncio.run(import_file(get_settings(), args.kind, args.file))
     if args.command == "create-topics":
         created = asyncio.run(create_topics(get_settings()))
         print("created: " + (", ".join(created) if created else "nothing (all exist)"))
