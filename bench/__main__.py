@@ -14,12 +14,15 @@ from bench.api import measure_api  # noqa: E402
 from bench.bookings import measure_bookings  # noqa: E402
 from bench.commands import measure_commands  # noqa: E402
 from bench.crowd import measure_crowd  # noqa: E402
+from bench.export import measure_export  # noqa: E402
 from bench.gateway import measure_gateway  # noqa: E402
 from bench.messages import measure_latency, measure_messages  # noqa: E402
 from bench.streams import measure_streams  # noqa: E402
 from contracts import load_tenants  # noqa: E402
 
-SCENARIOS = ("commands", "gateway", "bookings", "messages", "latency", "crowd", "streams", "api")
+SCENARIOS = (
+    "commands", "gateway", "bookings", "messages", "latency", "crowd", "streams", "api", "export",
+)  # fmt: skip
 Row = tuple[str, str, str]
 
 
@@ -65,6 +68,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rounds=args.rounds,
         )
         results["api"] = api.as_dict()
+    if "export" in wanted:
+        export = await measure_export(customers=args.export_customers, small=args.export_small)
+        results["export"] = export.as_dict()
     return results
 
 
@@ -184,6 +190,60 @@ def _api_rows(api: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _export_row(export: dict[str, Any]) -> Row:
+    sheet = export["sheet"]
+    checked = (
+        f"valid, {sheet['rows']:,} rows"
+        if sheet["valid"]
+        else f"NOT VALID ({sheet['rows']:,} rows, "
+        f"header {'ok' if sheet['header'] else 'wrong'}, {sheet['error']})"
+    )
+    peak = "" if export["rss_peak_exact"] else ", polled"
+    return (
+        f"GET /v1/customers/export.xlsx, {export['customers']:,} customers",
+        f"{export['seconds']} s ({export['rows_per_second']:,} rows/s, first byte "
+        f"{export['first_byte_seconds']} s), {export['bytes']:,} bytes; gateway RSS "
+        f"+{export['rss_growth_mib']} MiB (peak {export['rss_peak_mib']}{peak}, before "
+        f"{export['rss_before_mib']}); CPU gateway {export['server_cpu_seconds']} s, database "
+        f"{export['database_cpu_seconds']} s; PyMongo read of the same "
+        f"{export['read_documents']:,}: {export['read_seconds']} s (first batch "
+        f"{export['read_first_batch_seconds']} s); file {checked}",
+        f"{export['read_ratio']:.3g}",
+    )
+
+
+def _export_rows(export: dict[str, Any]) -> list[Row]:
+    small, large = export["small"], export["large"]
+    per_row = [item["seconds"] / item["customers"] * 1e6 for item in (large, small)]
+    commands = export["small_commands"]
+    spread = ", ".join(f"{command} {n}" for command, n in commands["commands"].items())
+    return [
+        (
+            "export data",
+            f"{large['customers']:,} and {small['customers']:,} customers of two "
+            f"tenants, filled in {export['fill_seconds']} s",
+            "-",
+        ),
+        _export_row(small),
+        _export_row(large),
+        (
+            f"export time per row, {large['customers']:,} against {small['customers']:,}",
+            f"{per_row[0]:.1f} us against {per_row[1]:.1f} us",
+            f"{export['seconds_per_row_ratio']:.3g}",
+        ),
+        (
+            f"export gateway RSS growth, {large['customers']:,} against {small['customers']:,}",
+            f"+{large['rss_growth_mib']} MiB against +{small['rss_growth_mib']} MiB",
+            f"{export['rss_growth_ratio']:.3g}",
+        ),
+        (
+            f"export, database commands for {small['customers']:,} customers",
+            f"{commands['per_request']} per request ({spread})",
+            "-",
+        ),
+    ]
+
+
 def _rows(results: dict[str, Any]) -> list[Row]:
     rows: list[Row] = [("scenario", "figure", "ratio to baseline")]
     for name, counted in results.get("commands", {}).items():
@@ -209,6 +269,8 @@ def _rows(results: dict[str, Any]) -> list[Row]:
         rows += _streams_rows(results["streams"])
     if "api" in results:
         rows += _api_rows(results["api"])
+    if "export" in results:
+        rows += _export_rows(results["export"])
     return rows
 
 
@@ -234,6 +296,12 @@ def main() -> int:
         type=int,
         default=2,
         help="read API and its baseline (at full size each request takes seconds)",
+    )
+    parser.add_argument(
+        "--export-customers", type=int, default=100_000, help="customers of the large export"
+    )
+    parser.add_argument(
+        "--export-small", type=int, default=1_000, help="customers of the small export"
     )
     args = parser.parse_args()
     results = asyncio.run(run(args))

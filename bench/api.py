@@ -207,14 +207,18 @@ async def _alone(port: int, paths: dict[str, list[str]]) -> dict[str, Alone]:
 
 
 async def commands_per_request(
-    settings: Settings, paths: dict[str, list[str]]
+    settings: Settings,
+    paths: dict[str, list[str]],
+    *,
+    tenants_file: Path = TENANTS_FILE,
+    api_key: str = API_KEY,
 ) -> dict[str, CommandFigures]:
     """The database commands each kind of request sends, counted by a PyMongo command
     listener around the same app served in this process."""
     listener = CommandCounter()
     monitoring.register(listener)  # every client created from now on reports to it
-    app = create_app(settings.model_copy(update={"tenants_file": TENANTS_FILE}))
-    headers = {"Authorization": f"Bearer {API_KEY}"}
+    app = create_app(settings.model_copy(update={"tenants_file": tenants_file}))
+    headers = {"Authorization": f"Bearer {api_key}"}
     found: dict[str, CommandFigures] = {}
     async with AsyncTestClient(app=app) as client:
         for kind, group in paths.items():

@@ -1,4 +1,5 @@
-"""The tenant the read-API benchmark reads: customers, threads and messages in bulk.
+"""The tenant the read-API benchmark reads (customers, threads and messages in bulk), and the
+customers the export benchmark exports.
 
 Writing 100,000 messages through the consumers would take hours on the embedded database, so
 the documents are built here and bulk-inserted. To keep them what the consumers write, a few
@@ -140,14 +141,20 @@ def people(count: int) -> list[Person]:
     return found
 
 
-def customer_id(person: Person) -> str:
-    return uuid.uuid5(_NAMESPACE, f"customer:{person.index}").hex
+def customer_id(person: Person, tenant: str = TENANT) -> str:
+    return uuid.uuid5(_NAMESPACE, f"{tenant}:customer:{person.index}").hex
 
 
 def customer_document(
-    person: Person, *, now: datetime, count: int, last_contact_at: datetime | None
+    person: Person,
+    *,
+    now: datetime,
+    count: int,
+    last_contact_at: datetime | None,
+    tenant: str = TENANT,
 ) -> CustomerDocument:
-    """The profile the bookings worker leaves after this person's bookings."""
+    """The profile the bookings worker leaves after this person's bookings (one of ``count``
+    customers of ``tenant``)."""
     ids, _ = identifiers_of(
         external_id=person.external_id,
         emails=[person.email],
@@ -169,8 +176,8 @@ def customer_document(
     ]
     search = name_fields(person.name)
     document: CustomerDocument = {
-        "_id": customer_id(person),
-        "tenant_id": TENANT,
+        "_id": customer_id(person, tenant),
+        "tenant_id": tenant,
         "source": SOURCES[person.index % len(SOURCES)],
         "created_at": created,
         "customer_since": created,
@@ -474,6 +481,28 @@ async def fill(
             check_shape(document, samples[what], what)
     await _insert(store, {"customers": profiles, "threads": threads, "messages": stored})
     return FillReport(customers, len(threads), len(stored), time.perf_counter() - started)
+
+
+async def fill_customers(
+    store: Store,
+    sample_store: Store,
+    tenants: TenantDirectory,
+    groups: Mapping[str, list[Person]],
+) -> float:
+    """A profile for each person of each tenant in ``groups`` (with no threads), built,
+    checked against real samples, bulk-inserted; returns the seconds it took."""
+    started = time.perf_counter()
+    samples = await real_samples(sample_store, tenants)
+    now = datetime.now(UTC)
+    profiles = [
+        customer_document(person, now=now, count=len(group), last_contact_at=None, tenant=tenant)
+        for tenant, group in groups.items()
+        for person in group
+    ]
+    for document in profiles[:: max(1, len(profiles) // 50)]:
+        check_shape(document, samples["customers"], "customers")
+    await _insert(store, {"customers": profiles})
+    return time.perf_counter() - started
 
 
 async def _insert(store: Store, documents: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
