@@ -41,6 +41,9 @@ class _Poll:
     unmatched: dict[str, Resolution] = field(default_factory=dict)
     #: Threads retired in this poll (one participant's threads made one), and their survivor.
     retired: dict[str, ThreadDocument] = field(default_factory=dict)
+    #: Unlinked threads this poll links (customer, rule) or marks ambiguous (None, rule,
+    #: candidates), written together once every event is resolved.
+    links: dict[str, tuple[str | None, str, list[str]]] = field(default_factory=dict)
 
 
 class MessageService:
@@ -56,10 +59,21 @@ class MessageService:
         said = [event for event in events if not event.content.deleted]
         threads = await self._threads(poll, said)
         pools = await self._candidates(said, threads)
+        resolutions = [
+            await self._resolve(
+                poll, tenants[event.tenant_id], event, thread, pools[event.tenant_id]
+            )
+            for event, thread in zip(said, threads, strict=True)
+        ]
+        taken = await self._link(poll)
         documents: list[MessageDocument] = []
-        for event, thread in zip(said, threads, strict=True):
-            tenant = tenants[event.tenant_id]
-            resolution = await self._resolve(poll, tenant, event, thread, pools[tenant.id])
+        for event, thread, resolution in zip(said, threads, resolutions, strict=True):
+            if thread["_id"] in taken:
+                # Linked to another customer meanwhile: the thread's customer has it.
+                owner = taken[thread["_id"]]
+                resolution = Resolution(customer_id=owner, rule=Rule.CHANNEL_IDENTITY)
+                thread["customer_id"] = owner
+                thread["matched_by"] = str(resolution.rule)
             documents.append(message_document(event, thread, resolution))
         documents = await self._without_echoes(documents)
         inserted = await self._insert(documents)
@@ -80,9 +94,13 @@ class MessageService:
             await apply_edits(self.store, tenant_id, channel, ids)
         await refresh_summaries(self.store, {t["_id"] for t in poll.threads.values()})
         await self.store.threads.reopen(_written_to(documents, inserted))
+        # Each linked customer's last contact, in one write for the poll.
+        latest: dict[str, datetime] = {}
         for document in documents:
             if customer_id := document["customer_id"]:
-                await self.store.customers.touch_contact(customer_id, document["occurred_at"])
+                at = document["occurred_at"]
+                latest[customer_id] = max(latest.get(customer_id, at), at)
+        await self.store.customers.touch_contacts(latest)
         log.info("messages_handled", events=len(events), inserted=len(inserted))
 
     async def _without_echoes(self, documents: list[MessageDocument]) -> list[MessageDocument]:
@@ -254,23 +272,32 @@ class MessageService:
             if not resolution.customer_id and not event.references:
                 poll.unmatched[thread["_id"]] = resolution
         if resolution.customer_id and not thread.get("customer_id"):
-            linked = await self.store.threads.link(
-                thread["_id"], resolution.customer_id, str(resolution.rule), []
-            )
-            if linked == resolution.customer_id:
-                await self.store.messages.link_thread(
-                    thread["_id"], resolution.customer_id, str(resolution.rule)
-                )
-            else:
-                # Linked to another customer meanwhile: the thread's customer has it.
-                resolution = Resolution(customer_id=linked, rule=Rule.CHANNEL_IDENTITY)
+            poll.links[thread["_id"]] = (resolution.customer_id, str(resolution.rule), [])
             thread["customer_id"] = resolution.customer_id
             thread["matched_by"] = str(resolution.rule)
         elif resolution.ambiguous and not thread.get("customer_id"):
-            await self.store.threads.link(
-                thread["_id"], None, f"{resolution.rule}:ambiguous", list(resolution.candidates)
-            )
+            rule = f"{resolution.rule}:ambiguous"
+            poll.links.setdefault(thread["_id"], (None, rule, list(resolution.candidates)))
         return resolution
+
+    async def _link(self, poll: _Poll) -> dict[str, str | None]:
+        """Write the poll's links in one go; the threads someone else linked first, with
+        the customer they have (their messages are that customer's)."""
+        if not poll.links:
+            return {}
+        owners = await self.store.threads.link_many(poll.links)
+        linked = {
+            thread: (customer, rule)
+            for thread, (customer, rule, _) in poll.links.items()
+            if customer is not None and owners.get(thread) == customer
+        }
+        # Messages stored before the thread had a customer become the customer's.
+        await self.store.messages.link_threads(linked)
+        return {
+            thread: owners.get(thread)
+            for thread, (customer, _, _) in poll.links.items()
+            if customer is not None and owners.get(thread) != customer
+        }
 
     async def _insert(self, documents: list[MessageDocument]) -> set[str]:
         """Insert the messages not stored yet; receipts that came first are applied to them."""

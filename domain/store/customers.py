@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -275,6 +275,18 @@ class Customers:
         """``last_contact_at`` is the latest communication, whatever order they arrive in."""
         await self._collection.update_one(
             {"_id": customer_id}, {"$max": {"analytics.last_contact_at": occurred_at}}
+        )
+
+    async def touch_contacts(self, latest: dict[str, datetime]) -> None:
+        """``touch_contact`` for several customers at once, in one write."""
+        if not latest:
+            return
+        await self._collection.bulk_write(
+            [
+                UpdateOne({"_id": customer}, {"$max": {"analytics.last_contact_at": at}})
+                for customer, at in sorted(latest.items())
+            ],
+            ordered=False,
         )
 
     async def set_contact(self, customer_id: str, last_contact_at: datetime | None) -> None:

@@ -5,6 +5,7 @@ from contextlib import aclosing
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
+from pymongo import UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -299,6 +300,36 @@ class Messages:
     async def link_thread(self, thread: str, customer_id: str, matched_by: str) -> None:
         """Link the thread's unlinked messages to a customer (retroactive linking)."""
         await self.relink_thread(thread, None, customer_id, matched_by)
+
+    async def link_threads(self, links: dict[str, tuple[str, str]]) -> None:
+        """``link_thread`` for several threads (thread: (customer, rule)): one read of their
+        messages by the thread index, one write."""
+        if not links:
+            return
+        found = self._collection.find(
+            {"thread_id": {"$in": sorted(links)}},
+            {"thread_id": 1, "customer_id": 1, "direction": 1},
+        )
+        unlinked: dict[str, list[str]] = {}
+        async for message in found:
+            if message.get("customer_id") is None and message["direction"] != "note":
+                unlinked.setdefault(message["thread_id"], []).append(message["_id"])
+        if unlinked:
+            await self._collection.bulk_write(
+                [
+                    UpdateMany(
+                        {"_id": {"$in": ids}, "customer_id": None},
+                        {
+                            "$set": {
+                                "customer_id": links[thread][0],
+                                "matched_by": links[thread][1],
+                            }
+                        },
+                    )
+                    for thread, ids in sorted(unlinked.items())
+                ],
+                ordered=False,
+            )
 
     async def last_inbound(self, thread: str) -> MessageDocument | None:
         """(v1.1) The customer's latest message in the thread, by the provider's clock."""

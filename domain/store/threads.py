@@ -206,6 +206,30 @@ class Threads:
         found = await self._collection.find_one({"_id": thread}, {"customer_id": 1})
         return found.get("customer_id") if found else None
 
+    async def link_many(
+        self, links: dict[str, tuple[str | None, str, list[str]]]
+    ) -> dict[str, str | None]:
+        """``link`` for several threads in one write: each unlinked one gets its customer
+        (or, with None, its ambiguous rule and candidates). The customer each has after it."""
+        await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": thread, "customer_id": None},
+                    {
+                        "$set": {
+                            "customer_id": customer,
+                            "matched_by": matched_by,
+                            "candidates": candidates,
+                        }
+                    },
+                )
+                for thread, (customer, matched_by, candidates) in sorted(links.items())
+            ],
+            ordered=False,
+        )
+        found = self._collection.find({"_id": {"$in": sorted(links)}}, {"customer_id": 1})
+        return {doc["_id"]: doc.get("customer_id") async for doc in found}
+
     async def unlinked_with_keys(
         self, tenant_id: str, keys: list[str], channel: str | None = None
     ) -> list[ThreadDocument]:

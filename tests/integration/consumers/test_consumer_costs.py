@@ -55,6 +55,42 @@ async def test_a_poll_of_new_participants_costs_the_same_however_many(
     assert counts[0] == counts[1], counts
 
 
+async def test_a_poll_of_known_customers_messages_costs_the_same_however_many(
+    recorded: tuple[Store, CommandRecorder], tenants: TenantDirectory
+) -> None:
+    """Ten and then 150 first messages of people with a profile: each message is linked and
+    its customer's last contact moved, in the same commands for both polls (the last
+    contacts in one write, not one per message)."""
+    store, recorder = recorded
+    bookings, messages = BookingsHandler(store, tenants), MessagesHandler(store, tenants)
+    for n in range(160):
+        await bookings.handle(
+            booking_event(booking_id=f"k-{n}", emails=[], phone=f"+4479116{n:05d}", name=f"P{n}")
+        )
+    known = [
+        message_event(
+            provider_message_id=f"wamid.known.{n}",
+            channel_user_id=f"4479116{n:05d}",
+            phone=f"+4479116{n:05d}",
+        )
+        for n in range(160)
+    ]
+    counts = []
+    for first, count in ((0, 10), (10, 150)):
+        recorder.commands.clear()
+        recorder.recording = True
+        await messages.handle_batch(known[first : first + count])
+        recorder.recording = False
+        counts.append(Counter(name for name, _ in recorder.commands))
+    linked = await store.database["messages"].count_documents({"customer_id": {"$ne": None}})
+    assert linked == 160
+    touched = await store.database["customers"].count_documents(
+        {"analytics.last_contact_at": {"$ne": None}}
+    )
+    assert touched == 160
+    assert counts[0] == counts[1], counts
+
+
 def _filters(name: str, command: dict[str, Any]) -> list[dict[str, Any]]:
     """The filters a command selects documents by."""
     match name:
