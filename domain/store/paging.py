@@ -63,14 +63,17 @@ async def scan(
             start = edge or now  # the newest window is open towards the future
             if edge is not None:
                 bounds["$lt"] = edge
+            lower = _shifted(start, -width)
+            if lower is None:
+                last_window = True  # before year 1: this window is open to the past
             if not last_window:
-                bounds["$gte"] = start - width
-            next_edge = start - width
+                bounds["$gte"] = lower
+            next_edge = lower
         else:
             assert edge is not None
             bounds["$gt"] = edge
-            next_edge = edge + width
-            if next_edge > now + FUTURE:
+            next_edge = _shifted(edge, width)
+            if next_edge is None or next_edge > now + FUTURE:
                 last_window = True
             if not last_window:
                 bounds["$lte"] = next_edge
@@ -82,6 +85,15 @@ async def scan(
             return
         edge = next_edge
         width *= GROWTH
+
+
+def _shifted(at: datetime, by: timedelta) -> datetime | None:
+    """``at + by``, or None past the years a datetime holds (a position near year 1 or
+    9999, which a client may ask for)."""
+    try:
+        return at + by
+    except OverflowError:
+        return None
 
 
 class _Reader:

@@ -49,3 +49,22 @@ async def test_every_position_either_way_matches_one_sorted_query(store: Store) 
         assert newer == [d["_id"] for d in reversed(newest[:index])]
         page = await scanned(collection, query, "at", position, 5)
         assert [d["_id"] for d in page] == [d["_id"] for d in newest[index + 1 : index + 6]]
+
+
+async def test_positions_at_the_ends_of_the_calendar_read_without_overflowing(
+    store: Store,
+) -> None:
+    """A client may ask for messages until year 161 or since year 8176: the windows stop
+    at the ends of what a datetime holds instead of failing."""
+    collection = store.database["paging_ends"]
+    times = [datetime(150, 1, 1, tzinfo=UTC), NOW, datetime(9000, 1, 1, tzinfo=UTC)]
+    await collection.insert_many(
+        [{"_id": f"e{n}", "tenant_id": "acme", "at": at} for n, at in enumerate(times)]
+    )
+    query = {"tenant_id": "acme"}
+    early = (datetime(161, 3, 14, tzinfo=UTC), "")
+    older = [d["_id"] async for d in scan(collection, query, "at", early)]
+    assert older == ["e0"]
+    late = (datetime(8176, 8, 17, tzinfo=UTC), "")
+    newer = [d["_id"] async for d in scan(collection, query, "at", late, "$gt")]
+    assert newer == ["e2"]
