@@ -12,10 +12,13 @@ from contracts import Settings, TenantDirectory
 LINK_LIFETIME = timedelta(hours=1)
 
 
-def link_key(settings: Settings, tenants: TenantDirectory) -> bytes | None:
+def derived_key(settings: Settings, tenants: TenantDirectory, label: str) -> bytes | None:
+    """A signing key every gateway and worker derives alike for ``label``: from
+    ``CURSOR_SECRET``, else from the tenants file's server-side secrets (never from API keys,
+    which clients hold); None when there are neither."""
     if settings.cursor_secret is not None:
         secret = settings.cursor_secret.get_secret_value()
-        return hashlib.sha256(f"upload-link:{secret}".encode()).digest()
+        return hashlib.sha256(f"{label}:{secret}".encode()).digest()
     config = tenants.config
     server_side = [
         secret.get_secret_value()
@@ -28,7 +31,11 @@ def link_key(settings: Settings, tenants: TenantDirectory) -> bytes | None:
     ]
     if not server_side:
         return None
-    return hashlib.sha256("\n".join(["upload-link", *server_side]).encode()).digest()
+    return hashlib.sha256("\n".join([label, *server_side]).encode()).digest()
+
+
+def link_key(settings: Settings, tenants: TenantDirectory) -> bytes | None:
+    return derived_key(settings, tenants, "upload-link")
 
 
 def upload_link(base_url: str, upload_id: str, key: bytes, now: datetime) -> str:

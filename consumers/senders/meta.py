@@ -147,12 +147,7 @@ class WhatsAppSender:
                 _read_upload,
             )
             if not isinstance(uploaded, Sent):
-                # An upload that failed or went unanswered sent no message.
-                return (
-                    uploaded
-                    if isinstance(uploaded, Refused)
-                    else Refused("upload_failed", uploaded.reason, retry_after=5)
-                )
+                return _not_uploaded(uploaded)
             media_id = uploaded.provider_message_id
         body = whatsapp_message(outgoing, media_id)
         return await call(
@@ -160,6 +155,13 @@ class WhatsAppSender:
             Request("POST", f"{base}/messages", headers, json=body),
             lambda answer: read_graph(answer, "whatsapp"),
         )
+
+
+def _not_uploaded(outcome: Refused | Unknown) -> Refused:
+    """A file upload that failed or went unanswered sent no message: known not sent."""
+    if isinstance(outcome, Refused):
+        return outcome
+    return Refused("upload_failed", outcome.reason, retry_after=5)
 
 
 def _read_upload(answer: httpx.Response) -> Outcome:
@@ -213,11 +215,7 @@ class SendApiSender:
                     _read_attachment,
                 )
                 if not isinstance(uploaded, Sent):
-                    return (
-                        uploaded
-                        if isinstance(uploaded, Refused)
-                        else Refused("upload_failed", uploaded.reason, retry_after=5)
-                    )
+                    return _not_uploaded(uploaded)
                 attachment_id = uploaded.provider_message_id
             elif file.public_url is None:
                 return Refused(

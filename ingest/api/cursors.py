@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from contracts import Settings, TenantDirectory
+from domain.links import derived_key
 from ingest.errors import BadRequest
 
 log = structlog.get_logger(__name__)
@@ -71,24 +72,12 @@ class Cursors:
 
 
 def cursor_key(settings: Settings, tenants: TenantDirectory) -> bytes:
-    """The key cursors are signed with: the configured secret, else one derived from the
-    tenants file's server-side secrets (never from API keys, which clients hold), else a
-    random key of this process alone."""
-    if settings.cursor_secret is not None:
-        secret = settings.cursor_secret.get_secret_value()
-        return hashlib.sha256(f"cursor:{secret}".encode()).digest()
-    config = tenants.config
-    server_side = [
-        secret.get_secret_value()
-        for secret in (
-            config.meta.app_secret if config.meta else None,
-            config.mailgun.signing_key if config.mailgun else None,
-            config.email.basic_auth if config.email else None,
-        )
-        if secret is not None
-    ]
-    if server_side:
-        return hashlib.sha256("\n".join(["cursor", *server_side]).encode()).digest()
+    """The key cursors are signed with: derived from the configured secret or the tenants
+    file's server-side secrets (``domain.links.derived_key``), else a random key of this
+    process alone."""
+    key = derived_key(settings, tenants, "cursor")
+    if key is not None:
+        return key
     log.warning(
         "cursor_key_random",
         hint="set THREADLINE_CURSOR_SECRET so every gateway replica accepts the others' cursors",
