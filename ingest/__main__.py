@@ -41,14 +41,22 @@ def serve() -> None:
     )
 
 
-async def replay(settings: Settings, args: argparse.Namespace) -> int:
-    configure_logging(settings)
+async def _connected(settings: Settings) -> KafkaPublisher | None:
+    """A producer connected within 30 s (it must be closed), or None, said on stderr."""
     publisher = KafkaPublisher(settings)
     await publisher.start()
+    if await publisher.wait_connected(30):
+        return publisher
+    await publisher.close()
+    print(f"Kafka at {settings.kafka_bootstrap} is unreachable", file=sys.stderr)
+    return None
+
+
+async def replay(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(settings)
+    if (publisher := await _connected(settings)) is None:
+        return 1
     try:
-        if not await publisher.wait_connected(30):
-            print(f"Kafka at {settings.kafka_bootstrap} is unreachable", file=sys.stderr)
-            return 1
         summary = await replay_ingest_deadletters(
             settings,
             load_tenants(settings.tenants_file),
@@ -71,12 +79,9 @@ async def import_file(settings: Settings, kind: Kind, path: Path) -> int:
     if (problem := check_json_lines(path)) is not None:
         print(problem, file=sys.stderr)
         return 2
-    publisher = KafkaPublisher(settings)
-    await publisher.start()
+    if (publisher := await _connected(settings)) is None:
+        return 1
     try:
-        if not await publisher.wait_connected(30):
-            print(f"Kafka at {settings.kafka_bootstrap} is unreachable", file=sys.stderr)
-            return 1
         summary = await import_history(
             kind, path, settings, load_tenants(settings.tenants_file), publisher
         )

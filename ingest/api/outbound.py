@@ -266,8 +266,7 @@ def _api_error(refused: ReplyRefused) -> ApiError:
 
 
 def _sender_address(tenant: Tenant) -> str | None:
-    smtp = getattr(tenant, "smtp", None)
-    return getattr(smtp, "from_address", None) if smtp is not None else None
+    return tenant.smtp.from_address if tenant.smtp is not None else None
 
 
 def _kind(mime_type: str) -> str:
