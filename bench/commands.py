@@ -27,6 +27,8 @@ _IGNORED = frozenset(
 )
 
 BOOKINGS = 50
+#: Booking events in one poll: a worker's ``max_records``.
+POLL = 200
 MESSAGES = 200
 
 
@@ -68,8 +70,8 @@ class CommandFigures:
 
 
 async def measure_commands(tenants: TenantDirectory) -> dict[str, CommandFigures]:
-    """50 bookings of new customers, one by one, and one poll of 200 messages of new
-    participants."""
+    """50 bookings of new customers one by one; a poll of 200 booking events (new customers,
+    their repeat bookings and status changes); one poll of 200 messages of new participants."""
     listener = CommandCounter()
     mongo = EmbeddedMongo()
     with running(mongo):
@@ -82,13 +84,33 @@ async def measure_commands(tenants: TenantDirectory) -> dict[str, CommandFigures
             bookings = BookingsHandler(store, tenants)
             messages = MessagesHandler(store, tenants)
 
+            def booked(n: int) -> Any:
+                return booking_event(
+                    booking_id=f"b-{n}", emails=[f"p{n}@example.com"], phone=_phone(n)
+                )
+
             async def book() -> None:
                 for n in range(BOOKINGS):
-                    await bookings.handle(
+                    await bookings.handle(booked(n))
+
+            async def book_poll() -> None:
+                # New customers, repeat bookings and status changes, as a worker polls them.
+                events = []
+                for n in range(BOOKINGS, BOOKINGS + POLL // 3 + 1):
+                    events += [
+                        booked(n),
                         booking_event(
-                            booking_id=f"b-{n}", emails=[f"p{n}@example.com"], phone=_phone(n)
-                        )
-                    )
+                            booking_id=f"r-{n}", emails=[f"p{n}@example.com"], phone=_phone(n)
+                        ),
+                        booking_event(
+                            booking_id=f"b-{n}",
+                            emails=[f"p{n}@example.com"],
+                            phone=_phone(n),
+                            version=2,
+                            status="cancelled",
+                        ),
+                    ]
+                await bookings.handle_batch(events[:POLL])
 
             async def talk() -> None:
                 await messages.handle_batch(
@@ -103,7 +125,8 @@ async def measure_commands(tenants: TenantDirectory) -> dict[str, CommandFigures
                 )
 
             return {
-                "bookings": await counted(listener, book, BOOKINGS),
+                "bookings, one by one": await counted(listener, book, BOOKINGS),
+                "bookings, a poll": await counted(listener, book_poll, POLL),
                 "messages": await counted(listener, talk, MESSAGES),
             }
         finally:

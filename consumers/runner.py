@@ -45,8 +45,8 @@ class Worker(Generic[T]):
     #: Reads a record's value (and, where the topic carries several kinds, its headers).
     decode: Callable[[ConsumedRecord], T]
     handle: Callable[[T], Awaitable[None]]
-    #: Handles a whole poll of one partition at once (bulk writes); when it fails with
-    #: anything but a transient error, the records are handled one by one instead.
+    #: Handles a whole poll at once (bulk writes), every partition's records in their order;
+    #: when it fails with anything but a transient error, they are handled one by one.
     handle_batch: Callable[[list[T]], Awaitable[None]] | None = None
 
 
@@ -102,24 +102,37 @@ class ConsumerRunner(Generic[T]):
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                for partition, records in batches.items():
-                    await self._run_partition(consumer, partition, records)
+                if batches:
+                    await self._run_poll(consumer, batches)
         finally:
             with contextlib.suppress(KafkaError):
                 await consumer.stop()
             log.info("consumer_stopped", worker=self.worker.name)
 
-    async def _run_partition(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumedRecord]
+    async def _run_poll(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumedRecord]]
     ) -> None:
+        """A poll's records: all partitions' together when the worker handles batches (each
+        partition's records in their order), else, or when that fails, one by one."""
+        records = [record for polled in batches.values() for record in polled]
         if self.worker.handle_batch is not None and len(records) > 1:
             outcome = await self._process_batch(records)
             if outcome is RecordOutcome.RETRY_LATER:
-                consumer.seek(partition, records[0].offset)
+                for partition, polled in batches.items():
+                    consumer.seek(partition, polled[0].offset)
                 return
             if outcome is RecordOutcome.DONE:
-                await self._commit(consumer, partition, records[-1].offset + 1)
+                await self._commit(
+                    consumer,
+                    {partition: polled[-1].offset + 1 for partition, polled in batches.items()},
+                )
                 return
+        for partition, polled in batches.items():
+            await self._run_partition(consumer, partition, polled)
+
+    async def _run_partition(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumedRecord]
+    ) -> None:
         done: int | None = None
         for record in records:
             outcome = await self.process(record)
@@ -129,15 +142,17 @@ class ConsumerRunner(Generic[T]):
                 break
             done = record.offset + 1
         if done is not None:
-            await self._commit(consumer, partition, done)
+            await self._commit(consumer, {partition: done})
 
     @staticmethod
-    async def _commit(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit({partition: offset})
+            await consumer.commit(offsets)
         except CommitFailedError:
-            # The partition moved to another member; it will replay, idempotently.
-            log.warning("commit_failed_after_rebalance", partition=partition.partition)
+            # A partition moved to another member; it will replay, idempotently.
+            log.warning(
+                "commit_failed_after_rebalance", partitions=sorted(p.partition for p in offsets)
+            )
 
     async def _process_batch(self, records: list[ConsumedRecord]) -> RecordOutcome | None:
         """Handle a poll in one go: DONE, RETRY_LATER, or None to fall back to one by one."""
@@ -149,10 +164,12 @@ class ConsumerRunner(Generic[T]):
             except (ValidationError, ValueError):
                 return None  # the one-by-one path dead-letters exactly the bad record
         structlog.contextvars.clear_contextvars()
+        spans: dict[int, list[int]] = {}
+        for record in records:
+            spans.setdefault(record.partition, []).append(record.offset)
         structlog.contextvars.bind_contextvars(
             topic=records[0].topic,
-            partition=records[0].partition,
-            offsets=f"{records[0].offset}-{records[-1].offset}",
+            offsets={p: f"{offsets[0]}-{offsets[-1]}" for p, offsets in sorted(spans.items())},
         )
         try:
             async for attempt in self._retrying(lambda e: isinstance(e, TRANSIENT_ERRORS)):

@@ -141,6 +141,7 @@ def worker(name: str, res: Resources) -> Worker[Any]:
             topic=res.settings.topic_bookings,
             decode=decode_json_model(BookingEvent),
             handle=bookings.handle,
+            handle_batch=bookings.handle_batch,
         )
     if name == "messages":
         messages = MessagesHandler(res.store, res.tenants)

@@ -15,6 +15,7 @@ from domain.documents import (
     KnownCustomerDocument,
     MoneyDocument,
 )
+from domain.store.customers import ComputedAnalytics
 from domain.store.database import Store
 
 
@@ -72,18 +73,40 @@ def known_customers(
     return list(people.values())
 
 
-async def refresh(store: Store, tenant: Tenant, customer_id: str) -> None:
-    """Recompute the customer's analytics and known customers from the stored bookings.
-
-    The bookings revision is counted before the bookings are read, so of two refreshes racing
-    the one that read later is the one stored.
-    """
-    revision = await store.customers.next_bookings_revision(customer_id)
-    bookings = await store.bookings.of_customer(tenant.id, customer_id)
+def computed(
+    tenant: Tenant, bookings: list[BookingForAnalytics], customer_id: str
+) -> tuple[BookingAnalytics, list[KnownCustomerDocument]]:
+    """The customer's analytics and known customers from their bookings, by ``tenant``'s
+    counted statuses."""
     counted = {str(status) for status in tenant.counted_statuses}
-    await store.customers.set_analytics(
-        customer_id,
-        revision,
-        compute(bookings, counted),
-        known_customers(bookings, customer_id),
-    )
+    return compute(bookings, counted), known_customers(bookings, customer_id)
+
+
+async def refresh_many(store: Store, tenant: Tenant, customer_ids: list[str]) -> None:
+    """Recompute the customers' analytics and known customers from their stored bookings: one
+    read of their bookings revisions, one of their bookings and one write, however many.
+
+    Each is stored only if the customer's bookings revision is still the one read before the
+    bookings were, and counts one more: a writer whose booking landed after that read changes
+    the revision, so this write fails and is made again from a fresh read. Of two refreshes
+    racing, the one stored has read every booking written before it.
+    """
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return
+    for _ in range(_REFRESH_ATTEMPTS):
+        revisions = await store.customers.bookings_revisions(wanted)
+        bookings = await store.bookings.of_customers(tenant.id, sorted(revisions))
+        rows = {
+            customer: ComputedAnalytics(
+                revision, *computed(tenant, bookings.get(customer, []), customer)
+            )
+            for customer, revision in revisions.items()
+        }
+        if await store.customers.set_analytics(rows):
+            return
+        # Computed again for all: those stored are stored again, from a fresher read.
+    raise TimeoutError(f"the bookings of customers {wanted[:5]} kept changing under us")
+
+
+_REFRESH_ATTEMPTS = 20

@@ -6,6 +6,7 @@ same state as once.
 """
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -18,7 +19,7 @@ from domain.linking import link_identifiers, link_references
 from domain.profiles import ProfileDetails, booking_changes, details_of_customer, identifiers_of
 from domain.store.database import Store
 from matchers import keys
-from matchers.identity import BOOKING_RULES, resolve
+from matchers.identity import BOOKING_RULES, Candidate, Identifiers, Rule, resolve
 
 log = structlog.get_logger(__name__)
 
@@ -40,10 +41,10 @@ class BookingService:
         )
         await self.update_profile(tenant.id, customer_id, details)
         guests = [await self._guest(tenant, guest, event) for guest in event.guests]
-        document = _booking_document(event, customer_id, rule, guests)
+        document = booking_document(event, customer_id, rule, guests)
         applied, previous = await self.store.bookings.upsert_if_newer(document)
         # A merge or delete of the customer may have run between the lookup and the write.
-        customer_id = await self._settle_owner(tenant, event, document, customer_id, details)
+        customer_id = await self.settle_owner(tenant, event, document, customer_id, details)
         # Messages naming this booking (or the customer's external id) may have come first.
         await link_references(
             self.store,
@@ -56,8 +57,7 @@ class BookingService:
         affected = {customer_id}
         if applied and previous and previous != customer_id:
             affected.add(previous)
-        for affected_id in sorted(affected):
-            await analytics.refresh(self.store, tenant, affected_id)
+        await analytics.refresh_many(self.store, tenant, sorted(affected))
         log.info(
             "booking_handled",
             booking_id=event.booking.booking_id,
@@ -81,15 +81,8 @@ class BookingService:
         """
         ids = details.identifiers
         found = await self.store.customers.candidates_by_rule(tenant_id, BOOKING_RULES, ids)
-        resolution = resolve(found, BOOKING_RULES, external_id=ids.external_id)
-        if resolution.customer_id:
-            return resolution.customer_id, str(resolution.rule)
-        if resolution.ambiguous:
-            # A booking must land somewhere: the oldest of the candidates keeps it.
-            log.warning(
-                "booking_customer_ambiguous", rule=resolution.rule, candidates=resolution.candidates
-            )
-            return resolution.candidates[0], f"{resolution.rule}:ambiguous"
+        if owner := booker_found(found, ids):
+            return owner
         # Nobody yet: claim the identifiers so a concurrent creator converges on one profile.
         # With no identifier at all, the booking itself is the claim, so a replay reuses it.
         keys = ids.claim_keys() or ([fallback_key] if fallback_key else [])
@@ -99,7 +92,7 @@ class BookingService:
         )
         return customer_id, "created"
 
-    async def _settle_owner(
+    async def settle_owner(
         self,
         tenant: Tenant,
         event: BookingEvent,
@@ -152,42 +145,70 @@ class BookingService:
                 customer_id, int(profile.get("revision", 0)), changes
             ):
                 await self.store.claims.claim_more(
-                    tenant_id, details.identifiers.claim_keys(), customer_id
+                    tenant_id, {customer_id: details.identifiers.claim_keys()}
                 )
                 await link_identifiers(self.store, tenant_id, customer_id, details.identifiers)
                 return
         raise TimeoutError(f"profile {customer_id} kept changing under us")
 
     async def _guest(self, tenant: Tenant, guest: Guest, event: BookingEvent) -> GuestDocument:
-        ids, invalid = identifiers_of(
-            external_id=None,
-            emails=[guest.email] if guest.email else [],
-            phone=guest.phone,
-            region=tenant.default_region,
-            channel_identities=[],
-        )
-        record: GuestDocument = {
-            "name": guest.name,
-            "email": ids.emails[0] if ids.emails else guest.email,
-            "phone": ids.phone or guest.phone,
-            "demographic": guest.demographic,
-            "customer_id": None,
-        }
-        if ids.empty:
+        record, details = guest_of(tenant, guest, event)
+        if details is None:
             return record
-        details = ProfileDetails(
-            identifiers=ids,
-            name=guest.name.strip() or None,
-            occurred_at=event.occurred_at,
-            invalid_phones=invalid,
-        )
         customer_id, _ = await self.find_or_create(tenant.id, details, source=event.booking.source)
         await self.update_profile(tenant.id, customer_id, details)
         record["customer_id"] = customer_id
         return record
 
 
-def _booking_document(
+def booker_found(
+    found: Mapping[Rule, Sequence[Candidate]], ids: Identifiers
+) -> tuple[str, str] | None:
+    """The customer the candidates each rule ``found`` make the booker, and how (a rule, or
+    ``{rule}:ambiguous``); None when there is nobody."""
+    resolution = resolve(found, BOOKING_RULES, external_id=ids.external_id)
+    if resolution.customer_id:
+        return resolution.customer_id, str(resolution.rule)
+    if resolution.ambiguous:
+        # A booking must land somewhere: the oldest of the candidates keeps it.
+        log.warning(
+            "booking_customer_ambiguous", rule=resolution.rule, candidates=resolution.candidates
+        )
+        return resolution.candidates[0], f"{resolution.rule}:ambiguous"
+    return None
+
+
+def guest_of(
+    tenant: Tenant, guest: Guest, event: BookingEvent
+) -> tuple[GuestDocument, ProfileDetails | None]:
+    """The guest as the booking stores them (no customer yet), and what they say about
+    themselves: None when they give no identifier, so no profile is theirs."""
+    ids, invalid = identifiers_of(
+        external_id=None,
+        emails=[guest.email] if guest.email else [],
+        phone=guest.phone,
+        region=tenant.default_region,
+        channel_identities=[],
+    )
+    record: GuestDocument = {
+        "name": guest.name,
+        "email": ids.emails[0] if ids.emails else guest.email,
+        "phone": ids.phone or guest.phone,
+        "demographic": guest.demographic,
+        "customer_id": None,
+    }
+    if ids.empty:
+        return record, None
+    details = ProfileDetails(
+        identifiers=ids,
+        name=guest.name.strip() or None,
+        occurred_at=event.occurred_at,
+        invalid_phones=invalid,
+    )
+    return record, details
+
+
+def booking_document(
     event: BookingEvent, customer_id: str, matched_by: str, guests: list[GuestDocument]
 ) -> BookingDocument:
     booking = event.booking

@@ -113,7 +113,7 @@ class CustomerService:
             "notes": values.get("notes"),
         }
         await self.store.customers.insert(document)
-        await self.store.claims.claim_more(tenant.id, ids.claim_keys(), customer_id)
+        await self.store.claims.claim_more(tenant.id, {customer_id: ids.claim_keys()})
         await link_identifiers(self.store, tenant.id, customer_id, ids)
         log.info("customer_created", customer_id=customer_id)
         return await self.get(tenant, customer_id)
@@ -130,7 +130,7 @@ class CustomerService:
             if await self.store.customers.update_checked(
                 customer_id, int(profile.get("revision", 0)), updates
             ):
-                await self.store.claims.claim_more(tenant.id, gained.claim_keys(), customer_id)
+                await self.store.claims.claim_more(tenant.id, {customer_id: gained.claim_keys()})
                 await self.store.claims.release(
                     tenant.id, customer_id, lost_claim_keys(profile, updates)
                 )
@@ -151,9 +151,7 @@ class CustomerService:
         # Once more: a booking written for the customer while it was being deleted. One written
         # after this finds the profile gone and goes to the customer its details find.
         await self.store.bookings.move_customer(tenant.id, customer_id, None)
-        for booker in bookers:
-            if booker != customer_id:
-                await analytics.refresh(self.store, tenant, booker)
+        await analytics.refresh_many(self.store, tenant, sorted(set(bookers) - {customer_id}))
         log.info("customer_deleted", customer_id=customer_id)
 
     async def merge(self, tenant: Tenant, survivor_id: str, other_id: str) -> CustomerDocument:
@@ -185,8 +183,9 @@ class CustomerService:
         # Once more: a booking written for the other while it was being moved (a booking
         # worker that found it just before). One written after this sees it merged and follows.
         await self.store.bookings.move_customer(tenant.id, other_id, survivor_id)
-        for customer in sorted({survivor_id, *bookers} - {other_id}):
-            await analytics.refresh(self.store, tenant, customer)
+        await analytics.refresh_many(
+            self.store, tenant, sorted({survivor_id, *bookers} - {other_id})
+        )
         latest = await self.store.messages.latest_for_customer(tenant.id, survivor_id)
         if latest is not None:
             await self.store.customers.touch_contact(survivor_id, latest)

@@ -26,6 +26,52 @@ async def link_identifiers(
     store: Store, tenant_id: str, customer_id: str, identifiers: Identifiers
 ) -> int:
     """Link every unlinked thread with one of ``identifiers``; returns how many."""
+    return await link_identifiers_of(store, tenant_id, [(customer_id, identifiers)])
+
+
+async def link_identifiers_of(
+    store: Store, tenant_id: str, people: list[tuple[str, Identifiers]]
+) -> int:
+    """``link_identifiers`` for several people (customer, identifiers) in one read of the
+    unlinked threads, and one write when some are found: a thread goes to the first person
+    with one of its keys, by the first rule that finds it, as one by one it would. Returns
+    how many were linked."""
+    wanted: dict[str, list[tuple[int, str, str | None]]] = {}
+    for position, (_, identifiers) in enumerate(people):
+        for rule, participant_keys, channel in _keys_by_rule(identifiers):
+            for key in participant_keys:
+                wanted.setdefault(key, []).append((position, str(rule), channel))
+    if not wanted:
+        return 0
+    links: dict[str, tuple[str | None, str, list[str]]] = {}
+    for thread in await store.threads.unlinked_with_keys(tenant_id, sorted(wanted)):
+        choices = [
+            choice
+            for key in thread["participant_keys"]
+            for choice in wanted.get(key, [])
+            if choice[2] in (None, thread["channel"])
+        ]
+        if choices:
+            first = min(choices, key=lambda c: (c[0], _RULE_ORDER.index(c[1])))
+            links[thread["_id"]] = (people[first[0]][0], first[1], [])
+    if not links:
+        return 0
+    owners = await store.threads.link_many(links)
+    linked = {
+        thread: (str(customer), rule)
+        for thread, (customer, rule, _) in links.items()
+        if owners.get(thread) == customer  # else another customer linked it first
+    }
+    await store.messages.link_threads(linked)
+    for customer_id in sorted({customer for customer, _ in linked.values()}):
+        latest = await store.messages.latest_for_customer(tenant_id, customer_id)
+        if latest is not None:
+            await store.customers.touch_contact(customer_id, latest)
+    return len(linked)
+
+
+def _keys_by_rule(identifiers: Identifiers) -> list[tuple[Rule, list[str], str | None]]:
+    """Each rule's participant keys for ``identifiers`` (and the channel they hold for)."""
     by_rule: list[tuple[Rule, list[str], str | None]] = [
         (Rule.EMAIL, [keys.email_participant(email) for email in identifiers.emails], None),
     ]
@@ -39,21 +85,11 @@ async def link_identifiers(
                 identity_channel,
             )
         )
-    linked = 0
-    for rule, participant_keys, channel in by_rule:
-        if not participant_keys:
-            continue
-        found = await store.threads.unlinked_with_keys(tenant_id, participant_keys, channel)
-        for thread in found:
-            if await store.threads.link(thread["_id"], customer_id, str(rule), []) != customer_id:
-                continue  # another customer linked it first
-            await store.messages.link_thread(thread["_id"], customer_id, str(rule))
-            linked += 1
-    if linked:
-        latest = await store.messages.latest_for_customer(tenant_id, customer_id)
-        if latest is not None:
-            await store.customers.touch_contact(customer_id, latest)
-    return linked
+    return by_rule
+
+
+#: The order ``link_identifiers`` tries the rules in.
+_RULE_ORDER = [str(Rule.EMAIL), str(Rule.PHONE), str(Rule.CHANNEL_IDENTITY)]
 
 
 async def link_references(

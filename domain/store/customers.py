@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -19,6 +19,7 @@ from domain.documents import (
     Query,
 )
 from domain.store.search import GRAM, external_id_fields, fold, grams, name_clause, name_fields
+from domain.store.writes import insert_missing
 from matchers.identity import Candidate, Identifiers, Rule
 
 COLLECTION = "customers"
@@ -209,10 +210,16 @@ class Customers:
         return pool.by_rule(rules, identifiers)
 
     async def candidates(
-        self, tenant_id: str, rules: tuple[Rule, ...], identifiers: list[Identifiers]
+        self,
+        tenant_id: str,
+        rules: tuple[Rule, ...],
+        identifiers: list[Identifiers],
+        *,
+        whole: bool = False,
     ) -> "CandidatePool":
         """Every live customer any of ``rules`` finds for any of ``identifiers``: one
-        index-served query per rule, however many people are asked about.
+        index-served query per rule, however many people are asked about. The profiles are
+        read ``whole``, or only what matching reads.
 
         One query per rule rather than one ``$or`` of them all: an ``$or`` is a collection scan
         on some planners, and a poll of new participants would make one per participant.
@@ -222,7 +229,9 @@ class Customers:
             # Only the index's own fields in the filter (a planner may scan for any other);
             # retired profiles are dropped from what comes back.
             cursor = (
-                self._collection.find({"tenant_id": tenant_id, **query}, _MATCHED)
+                self._collection.find(
+                    {"tenant_id": tenant_id, **query}, None if whole else _MATCHED
+                )
                 .sort([("created_at", 1), ("_id", 1)])
                 .limit(_CANDIDATES_PER_VALUE * values)
             )
@@ -246,19 +255,37 @@ class Customers:
 
     async def update_checked(self, customer_id: str, revision: int, changes: Changes) -> bool:
         """Apply ``changes`` if the profile is still at ``revision`` (compare and set)."""
-        derived: Changes = {}
-        if "name" in changes:
-            derived.update(name_fields(changes["name"]))
-        if "external_id" in changes:
-            derived.update(external_id_fields(changes["external_id"]))
         result = await self._collection.update_one(
-            {"_id": customer_id, "revision": revision},
-            {
-                "$set": {**changes, **derived, "updated_at": datetime.now(UTC)},
-                "$inc": {"revision": 1},
-            },
+            {"_id": customer_id, "revision": revision}, _checked_update(changes)
         )
         return result.modified_count == 1
+
+    async def update_many_checked(self, updates: dict[str, tuple[int, Changes]]) -> bool:
+        """``update_checked`` for several profiles (customer: revision read, changes) in one
+        write. False when any had moved on (the others are written)."""
+        if not updates:
+            return True
+        result = await self._collection.bulk_write(
+            [
+                UpdateOne({"_id": customer, "revision": revision}, _checked_update(changes))
+                for customer, (revision, changes) in sorted(updates.items())
+            ],
+            ordered=False,
+        )
+        return result.matched_count == len(updates)
+
+    async def insert_new(self, documents: list[CustomerDocument]) -> bool:
+        """Insert new profiles whole, in one write; False when any was there already (the
+        others are written)."""
+        whole = [{**document, **_derived(dict(document))} for document in documents]
+        return not await insert_missing(self._collection, whole)
+
+    async def live(self, tenant_id: str, customer_ids: list[str]) -> set[str]:
+        """Which of ``customer_ids`` are profiles neither merged nor deleted."""
+        found = self._collection.find(
+            {"_id": {"$in": customer_ids}, "tenant_id": tenant_id}, {"merged_into": 1}
+        )
+        return {doc["_id"] async for doc in found if doc.get("merged_into") is None}
 
     async def by_external_ids(self, tenant_id: str, external_ids: list[str]) -> list[Candidate]:
         cursor = self._collection.find(
@@ -295,38 +322,65 @@ class Customers:
             {"_id": customer_id}, {"$set": {"analytics.last_contact_at": last_contact_at}}
         )
 
-    async def next_bookings_revision(self, customer_id: str) -> int:
-        """Count a change to the customer's bookings; analytics computed after it carry it."""
-        doc = await self._collection.find_one_and_update(
-            {"_id": customer_id},
-            {"$inc": {"bookings_revision": 1}},
-            projection={"bookings_revision": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(doc["bookings_revision"]) if doc else 0
+    async def bookings_revisions(self, customer_ids: list[str]) -> dict[str, int]:
+        """How many changes each customer's bookings have had (analytics say which they saw);
+        customers that no longer exist are left out."""
+        found = self._collection.find({"_id": {"$in": customer_ids}}, {"bookings_revision": 1})
+        return {doc["_id"]: int(doc.get("bookings_revision", 0)) async for doc in found}
 
-    async def set_analytics(
-        self,
-        customer_id: str,
-        revision: int,
-        analytics: BookingAnalytics,
-        known_customers: list[KnownCustomerDocument],
-    ) -> None:
-        """Store analytics computed at ``revision``, unless newer ones are already stored."""
-        await self._collection.update_one(
-            {
-                "_id": customer_id,
-                # Below ``revision`` or absent; not an ``$or``, which some planners scan for.
-                "analytics_revision": {"$not": {"$gte": revision}},
-            },
-            {
-                "$set": {
-                    **{f"analytics.{name}": value for name, value in analytics.items()},
-                    "known_customers": known_customers,
-                    "analytics_revision": revision,
-                }
-            },
+    async def set_analytics(self, computed: dict[str, "ComputedAnalytics"]) -> bool:
+        """Store each customer's analytics if their bookings revision is still the one they
+        were computed at, counting one more. False when any had moved on (the others are
+        stored; which one is not known)."""
+        if not computed:
+            return True
+        result = await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": customer, "bookings_revision": row.revision},
+                    {
+                        "$set": {
+                            **{f"analytics.{name}": value for name, value in row.analytics.items()},
+                            "known_customers": row.known_customers,
+                            "bookings_revision": row.revision + 1,
+                            # Which revision the analytics saw (releases before this one
+                            # compared it before storing theirs).
+                            "analytics_revision": row.revision + 1,
+                        }
+                    },
+                )
+                for customer, row in sorted(computed.items())
+            ],
+            ordered=False,
         )
+        return result.matched_count == len(computed)
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedAnalytics:
+    """A customer's analytics and known customers, computed from the bookings read at
+    bookings ``revision``."""
+
+    revision: int
+    analytics: BookingAnalytics
+    known_customers: list[KnownCustomerDocument]
+
+
+def _derived(changes: Changes) -> Changes:
+    """The search fields that follow from the name and external id among ``changes``."""
+    derived: Changes = {}
+    if "name" in changes:
+        derived.update(name_fields(changes["name"]))
+    if "external_id" in changes:
+        derived.update(external_id_fields(changes["external_id"]))
+    return derived
+
+
+def _checked_update(changes: Changes) -> Changes:
+    return {
+        "$set": {**changes, **_derived(changes), "updated_at": datetime.now(UTC)},
+        "$inc": {"revision": 1},
+    }
 
 
 def _rule_queries(rules: tuple[Rule, ...], people: list[Identifiers]) -> list[tuple[Query, int]]:

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from domain.documents import IdentityClaimDocument, Query
+from domain.store.writes import insert_missing
 from matchers import keys
 
 COLLECTION = "identity_claims"
@@ -49,19 +50,22 @@ class IdentityClaims:
                 return owner_id
         return customer_id
 
-    async def claim_more(self, tenant_id: str, identifiers: list[str], customer_id: str) -> None:
-        """Record identifiers an existing customer gained; ones owned elsewhere stay there."""
-        for identifier in sorted(set(identifiers)):
-            try:
-                await self._collection.insert_one(
-                    {
-                        "_id": keys.claim_id(tenant_id, identifier),
-                        "tenant_id": tenant_id,
-                        "customer_id": customer_id,
-                    }
-                )
-            except DuplicateKeyError:
-                continue
+    async def claim_for_many_new(self, tenant_id: str, created: dict[str, list[str]]) -> bool:
+        """Claim each new customer's identifiers (customer: claim keys) in one write; False,
+        with none of these customers' claims kept, when any was owned already (by a
+        concurrent creator: those customers are then created one by one, by
+        ``claim_for_new``)."""
+        if not await insert_missing(self._collection, _claims(tenant_id, created)):
+            return True
+        await self._collection.delete_many(
+            {"tenant_id": tenant_id, "customer_id": {"$in": sorted(created)}}
+        )
+        return False
+
+    async def claim_more(self, tenant_id: str, gained: dict[str, list[str]]) -> None:
+        """Record the identifiers existing customers gained (customer: claim keys), in one
+        write; ones owned elsewhere stay there."""
+        await insert_missing(self._collection, _claims(tenant_id, gained))
 
     async def move(self, tenant_id: str, source: str, target: str) -> None:
         await self._collection.update_many(
@@ -77,3 +81,11 @@ class IdentityClaims:
         if identifiers is not None:
             query["_id"] = {"$in": [keys.claim_id(tenant_id, item) for item in identifiers]}
         await self._collection.delete_many(query)
+
+
+def _claims(tenant_id: str, owners: dict[str, list[str]]) -> list[IdentityClaimDocument]:
+    return [
+        {"_id": keys.claim_id(tenant_id, claim), "tenant_id": tenant_id, "customer_id": owner}
+        for owner, wanted in sorted(owners.items())
+        for claim in sorted(set(wanted))
+    ]

@@ -232,6 +232,16 @@ class Messages:
         )
         return {doc["thread_id"] async for doc in found}
 
+    async def referenced(self, tenant_id: str, references: list[str]) -> set[str]:
+        """Which of ``references`` a message names."""
+        if not references:
+            return set()
+        found = self._collection.find(
+            {"tenant_id": tenant_id, "references": {"$in": references}}, {"references": 1}
+        )
+        wanted = set(references)
+        return {ref async for doc in found for ref in doc.get("references", []) if ref in wanted}
+
     async def move_thread(self, source: str, target: str) -> int:
         """Every message of ``source`` into ``target``; how many moved."""
         found = [

@@ -237,7 +237,7 @@ class Threads:
         # By the (tenant, participant_keys) index alone; the rest is checked on what comes back.
         found = self._collection.find(
             {"tenant_id": tenant_id, "participant_keys": {"$in": keys}},
-            {"_id": 1, "channel": 1, "customer_id": 1},
+            {"_id": 1, "channel": 1, "customer_id": 1, "participant_keys": 1},
         )
         return [
             thread

@@ -52,6 +52,7 @@ def make_runner(
         topic=settings.topic_bookings,
         decode=decode_json_model(BookingEvent),
         handle=handler.handle,
+        handle_batch=handler.handle_batch,
     )
     return ConsumerRunner(
         worker, settings, DeadLetters(producer, settings, GROUP), group_id=GROUP, policy=policy

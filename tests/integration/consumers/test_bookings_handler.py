@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from consumers.bookings import BookingsHandler
-from contracts import TenantDirectory
+from contracts import BookingEvent, TenantDirectory
 from domain.bookings import BookingService
 from domain.customers import CustomerService
 from domain.store.database import Store
@@ -17,8 +17,20 @@ from tests.factories import booking_event
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def handler(store: Store, tenants: TenantDirectory) -> BookingsHandler:
+class _PollsOfOne(BookingsHandler):
+    """Each event recorded as a poll of its own, by the path whole polls take."""
+
+    async def handle(self, event: BookingEvent) -> None:
+        await self.handle_batch([event])
+
+
+@pytest.fixture(params=["one by one", "as polls"])
+def handler(
+    request: pytest.FixtureRequest, store: Store, tenants: TenantDirectory
+) -> BookingsHandler:
+    """Every test here holds for both ways the worker records events."""
+    if request.param == "as polls":
+        return _PollsOfOne(store, tenants)
     return BookingsHandler(store, tenants)
 
 

@@ -98,8 +98,16 @@ async def test_analytics_equal_a_recomputation_whatever_the_order(
             partitions[int(event.booking.booking_id[1:]) % 2].append(event)
 
         async def consume(events: list[BookingEvent]) -> None:
-            for event in events:
-                await handler.handle(event)
+            # In polls of any size, as a worker reads them; a poll of one is one by one.
+            position = 0
+            while position < len(events):
+                size = shuffle.randint(1, len(events))
+                poll = events[position : position + size]
+                if len(poll) == 1:
+                    await handler.handle(poll[0])
+                else:
+                    await handler.handle_batch(poll)
+                position += size
 
         await asyncio.gather(*(consume(part) for part in partitions))
 

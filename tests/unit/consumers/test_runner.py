@@ -55,13 +55,14 @@ def booking_record(
 
 
 def message_record(
-    *, offset: int, provider_message_id: str, tenant_id: str = "acme"
+    *, offset: int, provider_message_id: str, tenant_id: str = "acme", partition: int = 0
 ) -> ConsumerRecord[bytes, bytes]:
     """A message event's record on the messages topic."""
     event = message_event(provider_message_id=provider_message_id, tenant_id=tenant_id)
     return consumed(
         topic=SETTINGS.topic_messages,
         offset=offset,
+        partition=partition,
         key=b"acme:whatsapp:447911123456",
         value=event.model_dump_json(exclude_none=True).encode(),
     )
@@ -418,6 +419,35 @@ async def test_a_poll_in_bulk_is_committed_once_after_its_write() -> None:
     )
     await run(runner, stop)
     assert journal == [("wrote", "m0", "m1", "m2"), ("commit", 0, 3)]
+
+
+async def test_a_poll_of_several_partitions_is_one_bulk_write_in_each_partitions_order() -> None:
+    """Records polled from two partitions are written in one call, each partition's in its
+    order, and both partitions are committed past them after it."""
+    journal: Journal = []
+    messages = Messages(journal)
+    consumer, stop = poll(
+        [
+            message_record(offset=0, provider_message_id="a0", partition=0),
+            message_record(offset=0, provider_message_id="b0", partition=1),
+            message_record(offset=1, provider_message_id="a1", partition=0),
+            message_record(offset=1, provider_message_id="b1", partition=1),
+        ],
+        journal=journal,
+        polls=1,
+    )
+    runner = make_runner(
+        handle=messages.handle,
+        handle_batch=messages.handle_batch,
+        model=MessageEvent,
+        consumer=consumer,
+        producer=MemoryProducer(),
+    )
+    await run(runner, stop)
+    [batch] = messages.batches
+    assert [m for m in batch if m.startswith("a")] == ["a0", "a1"]
+    assert [m for m in batch if m.startswith("b")] == ["b0", "b1"]
+    assert journal == [("wrote", *batch), ("commit", 0, 2), ("commit", 1, 2)]
 
 
 async def test_a_batch_with_an_undecodable_record_is_handled_one_by_one() -> None:
