@@ -7,6 +7,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import structlog
+
+from clients import kafka
 from consumers.deadletters import replay_consumer_deadletters
 from consumers.workers import GROUPS, resources, runners
 from contracts import get_settings, load_tenants
@@ -22,6 +25,9 @@ async def serve(names: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    # A broker certificate that does not verify is a configuration to fix, not an outage to
+    # wait out: the worker exits (non-zero) naming the setting.
+    await kafka.check_tls(settings)
     async with resources(settings, tenants, stop) as res:
         await asyncio.gather(*(runner.run(stop) for runner in runners(names, res)))
 
@@ -49,7 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("worker", choices=[*GROUPS, "all"])
     args = parser.parse_args(argv)
     names = list(GROUPS) if args.worker == "all" else [args.worker]
-    asyncio.run(serve(names))
+    try:
+        asyncio.run(serve(names))
+    except kafka.KafkaConfigurationError as error:
+        structlog.get_logger(__name__).error("kafka_misconfigured", error=str(error))
+        return 2
     return 0
 
 

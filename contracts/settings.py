@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     # Largest record the producer sends; a dead-lettered 30 MiB email is ~40 MiB in base64.
     # The broker's and topic's message.max.bytes must allow it (create-topics sets it).
     kafka_max_request_bytes: Annotated[int, Field(ge=MiB)] = 48 * MiB
+    # (v1.1) How every Kafka client (gateway, workers, commands) connects: TLS with
+    # SSL/SASL_SSL, a SASL login with SASL_PLAINTEXT/SASL_SSL.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # The CA that signed the brokers' certificates (the system's CAs when unset), and a client
+    # certificate and key for brokers that ask for one.
+    kafka_ssl_ca_file: Path | None = None
+    kafka_ssl_cert_file: Path | None = None
+    kafka_ssl_key_file: Path | None = None
 
     # Bounds of the gateway's HTTP server (python -m ingest): a request line and headers
     # larger, or with more header fields, answer 431; headers not received this long after
@@ -130,6 +141,34 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     #: (v1.1) Instagram replies with Instagram Login go to this host's Graph API.
     instagram_api_url: str = "https://graph.instagram.com"
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> "Settings":
+        """Settings that cannot work together are refused at start, naming the setting."""
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"THREADLINE_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "THREADLINE_KAFKA_SASL_USERNAME and THREADLINE_KAFKA_SASL_PASSWORD"
+            )
+        tls = self.kafka_security_protocol in ("SSL", "SASL_SSL")
+        files = {
+            "THREADLINE_KAFKA_SSL_CA_FILE": self.kafka_ssl_ca_file,
+            "THREADLINE_KAFKA_SSL_CERT_FILE": self.kafka_ssl_cert_file,
+            "THREADLINE_KAFKA_SSL_KEY_FILE": self.kafka_ssl_key_file,
+        }
+        for name, path in files.items():
+            if path is None:
+                continue
+            if not tls:
+                raise ValueError(f"{name} is set but THREADLINE_KAFKA_SECURITY_PROTOCOL has no TLS")
+            if not path.is_file():
+                raise ValueError(f"{name}: no such file: {path}")
+        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
+            raise ValueError(
+                "THREADLINE_KAFKA_SSL_CERT_FILE and THREADLINE_KAFKA_SSL_KEY_FILE go together"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,8 @@ class Operations(Controller):
             publisher.ping(), _ping_mongo(mongo, settings.ready_timeout.total_seconds())
         )
         checks = {"kafka": "ok" if kafka_ok else "down", "mongodb": "ok" if mongo_ok else "down"}
+        if misconfigured := getattr(publisher, "misconfigured", None):
+            checks["kafka"] = f"misconfigured: {misconfigured}"
         ready = kafka_ok and mongo_ok
         return Response(
             {"status": "ready" if ready else "not_ready", "checks": checks},

@@ -8,6 +8,7 @@ client sees (connections reset, then refused) without that loss.
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ class Relay:
 
     target_port: int
     port: int = field(default_factory=free_port)
+    #: Terminates TLS with this context (a TLS proxy in front of a plaintext server).
+    tls: ssl.SSLContext | None = None
     _server: asyncio.Server | None = None
     _links: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -31,7 +34,7 @@ class Relay:
 
     async def open(self) -> None:
         """Accept connections again."""
-        self._server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._link, "127.0.0.1", self.port, ssl=self.tls)
 
     async def cut(self) -> None:
         """Refuse new connections and reset every open one."""
@@ -68,9 +71,12 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
 
 
 @contextlib.asynccontextmanager
-async def relay_to(target_port: int, port: int) -> AsyncIterator[Relay]:
-    """An open relay from ``port`` to ``target_port``, cut when the block ends."""
-    relay = Relay(target_port, port)
+async def relay_to(
+    target_port: int, port: int, *, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[Relay]:
+    """An open relay from ``port`` to ``target_port`` (terminating TLS with ``tls``), cut when
+    the block ends."""
+    relay = Relay(target_port, port, tls)
     await relay.open()
     try:
         yield relay

@@ -58,6 +58,8 @@ class KafkaPublisher:
         self._timeout = settings.publish_timeout.total_seconds()
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
+        #: Why the Kafka settings cannot work (KafkaConfigurationError), once found out.
+        self.misconfigured: str | None = None
 
     def _new_producer(self) -> AIOKafkaProducer:
         timeout_ms = int(self._timeout * 1000)
@@ -82,6 +84,14 @@ class KafkaPublisher:
                 await producer.start()
             except KafkaError as error:
                 await producer.stop()
+                try:
+                    # Whether it is the certificate, which no waiting cures.
+                    await kafka.check_tls(self._settings)
+                except kafka.KafkaConfigurationError as misconfigured:
+                    # Webhooks get 503 and /ready names the setting.
+                    self.misconfigured = str(misconfigured)
+                    log.error("kafka_misconfigured", error=self.misconfigured)
+                    return
                 log.warning("kafka_unreachable", error=str(error), retry_in=backoff.delay)
                 await backoff.wait()
                 continue

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 from devstack import ManagedProcess, free_port, wait_for_port
+from pydantic import SecretStr
 
 from contracts import Settings
 
@@ -15,8 +16,12 @@ def environment(settings: Settings) -> dict[str, str]:
     """``settings`` as the THREADLINE_ variables a process reads them from."""
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
+        if value is None:
+            continue  # unset: the process's default, as here
         if isinstance(value, timedelta):
             value = value.total_seconds()
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         env[f"THREADLINE_{name.upper()}"] = str(value)
     return env
 
