@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import structlog
 
 from clients import kafka
+from clients.mongo import MongoConfigurationError
 from consumers.deadletters import replay_consumer_deadletters
 from consumers.workers import GROUPS, resources, runners
 from contracts import get_settings, load_tenants
@@ -25,8 +26,8 @@ async def serve(names: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    # A broker certificate that does not verify is a configuration to fix, not an outage to
-    # wait out: the worker exits (non-zero) naming the setting.
+    # A broker certificate that does not verify, or credentials MongoDB refuses, are a
+    # configuration to fix, not an outage to wait out: the worker exits (2) naming the setting.
     await kafka.check_tls(settings)
     async with resources(settings, tenants, stop) as res:
         await asyncio.gather(*(runner.run(stop) for runner in runners(names, res)))
@@ -57,8 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(GROUPS) if args.worker == "all" else [args.worker]
     try:
         asyncio.run(serve(names))
-    except kafka.KafkaConfigurationError as error:
-        structlog.get_logger(__name__).error("kafka_misconfigured", error=str(error))
+    except (kafka.KafkaConfigurationError, MongoConfigurationError) as error:
+        structlog.get_logger(__name__).error("misconfigured", error=str(error))
         return 2
     return 0
 

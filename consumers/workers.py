@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 
 from clients import kafka
 from clients.backoff import Backoff
-from clients.mongo import mongo_client
+from clients.mongo import MongoConfigurationError, misconfiguration, mongo_client
 from consumers.bookings import BookingsHandler
 from consumers.deadletters import DeadLetters
 from consumers.media import MediaChunksHandler, MediaFetcher, MediaHandler
@@ -80,7 +80,14 @@ async def _retry_until_up(
     while not stop.is_set():
         try:
             await start()
-        except (KafkaError, PyMongoError, OSError) as error:
+        except PyMongoError as error:
+            if reason := misconfiguration(error):
+                raise MongoConfigurationError(reason) from error
+            log.warning(
+                "dependency_unreachable", dependency=what, error=str(error), retry_in=backoff.delay
+            )
+            await backoff.wait()
+        except (KafkaError, OSError) as error:
             log.warning(
                 "dependency_unreachable", dependency=what, error=str(error), retry_in=backoff.delay
             )

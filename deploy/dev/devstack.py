@@ -159,8 +159,14 @@ class EmbeddedMongo(ManagedProcess):
     """SecantusDB, a MongoDB wire-compatible server (change streams and transactions work)."""
 
     def __init__(
-        self, port: int | None = None, *, storage: str = ":memory:", log: Path | None = None
+        self,
+        port: int | None = None,
+        *,
+        storage: str = ":memory:",
+        log: Path | None = None,
+        options: Sequence[str] = (),
     ) -> None:
+        """``options``: more of the server's flags (``--tls-cert-file``, ``--auth``...)."""
         self.port = port or free_port()
         super().__init__(
             "mongo",
@@ -176,6 +182,7 @@ class EmbeddedMongo(ManagedProcess):
                 storage,
                 "--log-level",
                 "WARNING",
+                *options,
             ],
             log=log,
         )
