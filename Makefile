@@ -1,10 +1,12 @@
 # Threadline: every target CI and developers use. Needs only python3 (3.11+) and make.
 PYTHON ?= python3
 VENV := .venv
+# The manifests deploy/k8s/kustomization.yaml lists as resources.
+K8S_RESOURCES := deploy/k8s/gateway.yaml deploy/k8s/consumers.yaml deploy/k8s/create-topics.yaml
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test unit integration faults browser screenshots lint format schemas bench clean
+.PHONY: install run test unit integration faults browser screenshots lint check format schemas bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +50,15 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## The production files, as far as this machine can check them: the alert rules with promtool
+## (Debian's prometheus package), the Kubernetes manifests against the Kubernetes schemas,
+## and the Dockerfile with hadolint. No Docker engine or cluster runs them here.
+check: $(STAMP)
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts.test.yml
+	$(BIN)/kubernetes-validate --strict --quiet $(K8S_RESOURCES)
+	$(BIN)/hadolint Dockerfile
 
 ## Regenerate contracts/schemas/*.json from the pydantic models.
 schemas: $(STAMP)

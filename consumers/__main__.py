@@ -11,6 +11,7 @@ import structlog
 
 from clients import kafka
 from clients.mongo import MongoConfigurationError
+from consumers import metrics
 from consumers.deadletters import replay_consumer_deadletters
 from consumers.workers import GROUPS, resources, runners
 from contracts import get_settings, load_tenants
@@ -29,6 +30,7 @@ async def serve(names: list[str]) -> None:
     # A broker certificate that does not verify, or credentials MongoDB refuses, are a
     # configuration to fix, not an outage to wait out: the worker exits (2) naming the setting.
     await kafka.check_tls(settings)
+    metrics.serve(settings.consumer_metrics_host, settings.consumer_metrics_port)
     async with resources(settings, tenants, stop) as res:
         await asyncio.gather(*(runner.run(stop) for runner in runners(names, res)))
 

@@ -19,8 +19,10 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from clients import kafka
 from clients.kafka import ConsumedRecord
+from consumers import metrics
 from consumers.deadletters import DeadLetters
 from consumers.errors import TRANSIENT_ERRORS, PoisonMessage
+from consumers.lag import LagWatch
 from contracts import Settings
 from contracts.logs import CORRELATION_ID
 
@@ -74,6 +76,7 @@ class ConsumerRunner(Generic[T]):
         policy: RetryPolicy | None = None,
         max_records: int = 200,
         consumer_factory: Callable[[], AIOKafkaConsumer] | None = None,
+        lag_interval: float = 5.0,
     ) -> None:
         self.worker = worker
         self.settings = settings
@@ -84,6 +87,7 @@ class ConsumerRunner(Generic[T]):
         #: Builds the consumer ``run`` polls: a member of ``group_id`` on the worker's topic
         #: unless given (unit tests give an in-memory one).
         self.consumer_factory = consumer_factory or self._consumer
+        self.lag = LagWatch(group_id, worker.topic, interval=lag_interval)
 
     def _consumer(self) -> AIOKafkaConsumer:
         return kafka.consumer(
@@ -99,15 +103,25 @@ class ConsumerRunner(Generic[T]):
         consumer = self.consumer_factory()
         await consumer.start()
         log.info("consumer_started", worker=self.worker.name, group=self.group_id)
+        watching = asyncio.create_task(self.lag.run(consumer, stop), name="lag-watch")
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 if batches:
-                    await self._run_poll(consumer, batches)
+                    self.lag.read([r.timestamp for polled in batches.values() for r in polled])
+                    with metrics.HANDLING.labels(self.group_id, self.worker.topic).time():
+                        await self._run_poll(consumer, batches)
+                self.lag.handled()
         finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
             with contextlib.suppress(KafkaError):
                 await consumer.stop()
             log.info("consumer_stopped", worker=self.worker.name)
+
+    def _count(self, outcome: str, records: int = 1) -> None:
+        metrics.RECORDS.labels(self.group_id, self.worker.topic, outcome).inc(records)
 
     async def _run_poll(
         self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumedRecord]]
@@ -118,10 +132,12 @@ class ConsumerRunner(Generic[T]):
         if self.worker.handle_batch is not None and len(records) > 1:
             outcome = await self._process_batch(records)
             if outcome is RecordOutcome.RETRY_LATER:
+                self._count("held", len(records))
                 for partition, polled in batches.items():
                     consumer.seek(partition, polled[0].offset)
                 return
             if outcome is RecordOutcome.DONE:
+                self._count("handled", len(records))
                 await self._commit(
                     consumer,
                     {partition: polled[-1].offset + 1 for partition, polled in batches.items()},
@@ -144,10 +160,10 @@ class ConsumerRunner(Generic[T]):
         if done is not None:
             await self._commit(consumer, {partition: done})
 
-    @staticmethod
-    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
             await consumer.commit(offsets)
+            self.lag.committed.update(offsets)
         except CommitFailedError:
             # A partition moved to another member; it will replay, idempotently.
             log.warning(
@@ -219,12 +235,14 @@ class ConsumerRunner(Generic[T]):
                     await self.worker.handle(value)
         except TRANSIENT_ERRORS as error:
             log.warning("transient_failure_holding_offset", error=str(error), attempts=attempts)
+            self._count("held")
             return RecordOutcome.RETRY_LATER
         except PoisonMessage as error:
             return await self._dead_letter(record, error, attempts)
         except Exception as error:
             log.exception("record_failed", attempts=attempts)
             return await self._dead_letter(record, error, attempts)
+        self._count("handled")
         return RecordOutcome.DONE
 
     def _should_stop(self, state: RetryCallState) -> bool:
@@ -240,8 +258,10 @@ class ConsumerRunner(Generic[T]):
             await self.dead_letters.publish(record, error, attempts)
         except KafkaError as failure:
             log.warning("dead_letter_failed_holding_offset", error=str(failure))
+            self._count("held")
             return RecordOutcome.RETRY_LATER
         log.warning("dead_lettered", error=str(error), error_type=type(error).__name__)
+        self._count("dead_lettered")
         return RecordOutcome.DONE
 
 

@@ -28,7 +28,10 @@ Seconds = Annotated[timedelta, BeforeValidator(_plain_seconds)]
 class Settings(BaseSettings):
     """Every knob of the gateway and the consumers. Defaults suit a laptop."""
 
-    model_config = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
+    # An empty variable counts as unset (compose passes ${VAR:-} through as "").
+    model_config = SettingsConfigDict(
+        env_prefix="THREADLINE_", frozen=True, extra="ignore", env_ignore_empty=True
+    )
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
@@ -41,6 +44,9 @@ class Settings(BaseSettings):
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     # Worker processes for `python -m ingest`; each holds its own Kafka producer.
     http_workers: Annotated[int, Field(ge=1, le=64)] = 1
+    # (v1.1) Where each consumer process serves its Prometheus /metrics (port 0: nowhere).
+    consumer_metrics_host: str = "127.0.0.1"
+    consumer_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9400
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

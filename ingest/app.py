@@ -26,6 +26,7 @@ from ingest.correlation import CorrelationIdMiddleware
 from ingest.deadline import DatabaseDeadlineMiddleware
 from ingest.errors import EXCEPTION_HANDLERS
 from ingest.gateway import Gateway
+from ingest.metrics import ResponseCounter
 from ingest.operations import Operations
 from ingest.webhooks.bookings import BookingEvents
 from ingest.webhooks.email import EmailWebhooks
@@ -153,7 +154,7 @@ def create_app(
         ],
         lifespan=[gateway.lifespan],
         dependencies=gateway.dependencies(),
-        middleware=[CorrelationIdMiddleware],
+        middleware=[CorrelationIdMiddleware, ResponseCounter],
         request_class=GatewayRequest,
         # No answer is to be sniffed into something else (the Meta handshake echoes input).
         response_headers=[ResponseHeader(name="X-Content-Type-Options", value="nosniff")],

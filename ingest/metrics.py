@@ -6,6 +6,8 @@ for you) so ``/metrics`` adds up every worker.
 
 import os
 
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -69,7 +71,38 @@ LIVE_STREAMS_DROPPED = Counter(
     "Live streams ended with a resync event because their client read too slowly.",
 )
 
+#: (v1.1) Every answer, by the part of the gateway (webhooks, api, app, other) and status class.
+HTTP_RESPONSES = Counter(
+    "threadline_http_responses",
+    "HTTP answers by part of the gateway (webhooks, api, app, other) and status class (2xx...).",
+    ["part", "status"],
+)
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+_PARTS = (("/webhooks/", "webhooks"), ("/v1/", "api"), ("/app/", "app"))
+
+
+class ResponseCounter:
+    """Counts each answer of a route in ``threadline_http_responses`` (a 5xx alert reads it);
+    a path no route serves is answered (404) before middleware runs, and is not counted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        part = next((name for prefix, name in _PARTS if path.startswith(prefix)), "other")
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                HTTP_RESPONSES.labels(part, f"{int(message['status']) // 100}xx").inc()
+            await send(message)
+
+        await self.app(scope, receive, counted)
 
 
 def render() -> bytes:

@@ -54,6 +54,7 @@ async def settings(servers: Servers, tmp_path: Path) -> Settings:
         topic_outbound=f"chat.outbound.v1.{suffix}",
         topic_partitions=3,
         spool_dir=tmp_path / "spool",
+        consumer_metrics_port=0,  # tests that read the metrics give a free port
         log_format="console",
         log_level="warning",
     )

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -28,14 +27,6 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.integration
 
 GROUP = "threadline-bookings-test"
-
-
-@pytest.fixture
-async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    started = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await started.start()
-    yield started
-    await started.stop()
 
 
 def make_runner(

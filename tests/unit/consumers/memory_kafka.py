@@ -110,6 +110,16 @@ class MemoryConsumer:
             raise AssertionError(f"polled {_RUNAWAY_POLLS} times: a record is never done")
         return batch
 
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._log)
+
+    async def end_offsets(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: self._log[tp][-1].offset + 1 for tp in partitions}
+
+    async def committed(self, partition: TopicPartition) -> int | None:
+        done = [offset for number, offset in self.commits if number == partition.partition]
+        return done[-1] if done else None
+
     def seek(self, partition: TopicPartition, offset: int) -> None:
         self._check_assigned(partition)
         if not isinstance(offset, int) or offset < 0:
