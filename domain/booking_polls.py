@@ -94,6 +94,18 @@ class _Profiles:
             self.claimed[claim] = customer_id
         return customer_id
 
+    def rename(self, ids: dict[str, str]) -> None:
+        """New customers to be created under other ids (old: new)."""
+        for old, new in ids.items():
+            document = self.documents.pop(old)
+            document["_id"] = new
+            self.documents[new] = document
+            self.created[new] = self.created.pop(old)
+            if old in self.changes:
+                self.changes[new] = self.changes.pop(old)
+            if old in self.more_claims:
+                self.more_claims[new] = self.more_claims.pop(old)
+
     def update(self, customer_id: str, details: ProfileDetails) -> None:
         document = self.documents[customer_id]
         changes = booking_changes(document, details)
@@ -167,7 +179,9 @@ class BookingPolls:
             document = booking_document(event, customer_id, rule, rows)
             recorded.append(_Recorded(event, document, details, people))
 
-        await self._write_profiles(tenant.id, profiles, revisions)
+        adopted = await self._write_profiles(tenant.id, profiles, revisions)
+        if adopted:
+            recorded = [_renamed(item, adopted) for item in recorded]
         applied = await self.store.bookings.upsert_many_if_newer(
             [item.document for item in recorded]
         )
@@ -189,10 +203,10 @@ class BookingPolls:
 
     async def _write_profiles(
         self, tenant_id: str, profiles: _Profiles, revisions: dict[str, int]
-    ) -> None:
-        """Claim the new customers' identifiers, and change the existing profiles."""
-        if not await self.store.claims.claim_for_many_new(tenant_id, profiles.created):
-            raise PollConflict("another writer claimed one of the poll's new customers first")
+    ) -> dict[str, str]:
+        """Claim the new customers' identifiers, and change the existing profiles. Returns the
+        new customers that took the id of claims a creator left without a profile."""
+        adopted = await self._claim(tenant_id, profiles)
         updates = {
             customer: (revisions[customer], changes)
             for customer, changes in profiles.changes.items()
@@ -205,6 +219,29 @@ class BookingPolls:
             for customer, claims in profiles.more_claims.items()
         }
         await self.store.claims.claim_more(tenant_id, gained)
+        return adopted
+
+    async def _claim(self, tenant_id: str, profiles: _Profiles) -> dict[str, str]:
+        """Claim the new customers' identifiers. Where a claim is owned by a customer with no
+        profile (its creator stopped between the claim and the profile, as a worker killed
+        mid-poll does), the new customer takes that id, as ``claim_for_new`` would: the
+        creator, if still at work, converges on the same profile. A claim of an existing
+        profile means another writer created it: PollConflict."""
+        owners = await self.store.claims.claim_for_many_new(tenant_id, profiles.created)
+        if not owners:
+            return {}
+        adopted = {new: next(iter(found)) for new, found in owners.items() if len(found) == 1}
+        taken = set(adopted.values())
+        if (
+            len(adopted) < len(owners)
+            or len(taken) < len(adopted)
+            or await self.store.customers.existing(sorted(taken))
+        ):
+            await self.store.claims.release_new(tenant_id, list(profiles.created))
+            raise PollConflict("another writer claimed one of the poll's new customers first")
+        await self.store.claims.move_many(tenant_id, adopted)
+        profiles.rename(adopted)
+        return adopted
 
     async def _create(self, tenant: Tenant, profiles: _Profiles, now: datetime) -> None:
         """Create the new customers whole, their analytics computed from the bookings just
@@ -260,6 +297,18 @@ class BookingPolls:
         for position, refs in references.items():
             if named.intersection(refs):
                 await link_references(self.store, tenant_id, owners[position], refs)
+
+
+def _renamed(item: _Recorded, ids: dict[str, str]) -> _Recorded:
+    """``item`` with the new customers of ``ids`` under their adopted ids."""
+    document = item.document
+    if document["customer_id"] in ids:
+        document["customer_id"] = ids[document["customer_id"]]
+    for guest in document["guests"]:
+        if guest["customer_id"] in ids:
+            guest["customer_id"] = ids[guest["customer_id"]]
+    people = [(ids.get(customer, customer), who) for customer, who in item.people]
+    return _Recorded(item.event, document, item.details, people)
 
 
 def _match(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from clients import kafka
 from contracts import Settings, get_settings, load_tenants
 from contracts.deadletter import add_replay_arguments
 from contracts.logs import configure_logging
@@ -111,6 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     importing.add_argument("kind", choices=["bookings", "messages"])
     importing.add_argument("file", type=Path, help="JSON Lines: one BookingEvent or MessageEvent")
     args = parser.parse_args(argv)
+    if args.command in ("import", "create-topics", "replay-deadletter"):
+        try:
+            # A certificate that does not verify is named, not reported as Kafka unreachable.
+            asyncio.run(kafka.check_tls(get_settings()))
+        except kafka.KafkaConfigurationError as error:
+            print(f"Kafka: {error}", file=sys.stderr)
+            return 2
     if args.command == "import":
         return asyncio.run(import_file(get_settings(), args.kind, args.file))
     if args.command == "create-topics":

@@ -280,6 +280,11 @@ class Customers:
         whole = [{**document, **_derived(dict(document))} for document in documents]
         return not await insert_missing(self._collection, whole)
 
+    async def existing(self, customer_ids: list[str]) -> set[str]:
+        """Which of ``customer_ids`` have a profile, live or merged."""
+        found = self._collection.find({"_id": {"$in": customer_ids}}, {"_id": 1})
+        return {doc["_id"] async for doc in found}
+
     async def live(self, tenant_id: str, customer_ids: list[str]) -> set[str]:
         """Which of ``customer_ids`` are profiles neither merged nor deleted."""
         found = self._collection.find(

@@ -7,6 +7,7 @@ winner's claim and adopts that customer instead of making a second one.
 
 from typing import Any, cast
 
+from pymongo import UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -50,17 +51,44 @@ class IdentityClaims:
                 return owner_id
         return customer_id
 
-    async def claim_for_many_new(self, tenant_id: str, created: dict[str, list[str]]) -> bool:
-        """Claim each new customer's identifiers (customer: claim keys) in one write; False,
-        with none of these customers' claims kept, when any was owned already (by a
-        concurrent creator: those customers are then created one by one, by
-        ``claim_for_new``)."""
-        if not await insert_missing(self._collection, _claims(tenant_id, created)):
-            return True
+    async def claim_for_many_new(
+        self, tenant_id: str, created: dict[str, list[str]]
+    ) -> dict[str, set[str]]:
+        """Claim each new customer's identifiers (customer: claim keys) in one write. Returns,
+        for each customer one of whose claims was owned already, who owned them (nothing when
+        every claim was free)."""
+        taken = await insert_missing(self._collection, _claims(tenant_id, created))
+        if not taken:
+            return {}
+        ours = {
+            keys.claim_id(tenant_id, claim): customer
+            for customer, claims in created.items()
+            for claim in claims
+        }
+        owners: dict[str, set[str]] = {}
+        async for claim in self._collection.find({"_id": {"$in": sorted(taken)}}):
+            if claim["customer_id"] != ours[claim["_id"]]:
+                owners.setdefault(ours[claim["_id"]], set()).add(claim["customer_id"])
+        return owners
+
+    async def release_new(self, tenant_id: str, customer_ids: list[str]) -> None:
+        """Forget the claims of customers that will not be created after all."""
         await self._collection.delete_many(
-            {"tenant_id": tenant_id, "customer_id": {"$in": sorted(created)}}
+            {"tenant_id": tenant_id, "customer_id": {"$in": sorted(customer_ids)}}
         )
-        return False
+
+    async def move_many(self, tenant_id: str, moves: dict[str, str]) -> None:
+        """``move`` for several customers (source: target) in one write."""
+        await self._collection.bulk_write(
+            [
+                UpdateMany(
+                    {"tenant_id": tenant_id, "customer_id": source},
+                    {"$set": {"customer_id": target}},
+                )
+                for source, target in sorted(moves.items())
+            ],
+            ordered=False,
+        )
 
     async def claim_more(self, tenant_id: str, gained: dict[str, list[str]]) -> None:
         """Record the identifiers existing customers gained (customer: claim keys), in one

@@ -11,6 +11,7 @@ SCRAM logins itself. The CA and the certificates are made for the test module wi
 import asyncio
 import json
 import ssl
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from pymongo import AsyncMongoClient
 from clients import kafka
 from contracts import Settings
 from ingest.topics import create_topics
-from tests.integration.processes import start_consumer, start_gateway
+from tests.integration.processes import environment, start_consumer, start_gateway
 from tests.relay import relay_to
 from tests.signing import meta_signature, whatsapp_text_payload
 from tests.waiting import eventually
@@ -115,12 +116,23 @@ async def test_a_certificate_from_another_ca_is_a_configuration_error(
     tls_settings: Settings, tmp_path: Path
 ) -> None:
     """Trusting the wrong CA is reported as such, naming the setting, not waited out as an
-    outage; the gateway's /ready says so."""
+    outage: a command exits 2 saying so, and the gateway's /ready says so."""
     wrong = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(wrong))
     misled = tls_settings.model_copy(update={"kafka_ssl_ca_file": wrong})
     with pytest.raises(kafka.KafkaConfigurationError, match="THREADLINE_KAFKA_SSL_CA_FILE"):
         await kafka.check_tls(misled)
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ingest",
+        "create-topics",
+        env=environment(misled),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, said = await asyncio.wait_for(command.communicate(), 60)
+    assert command.returncode == 2
+    assert b"THREADLINE_KAFKA_SSL_CA_FILE" in said
     # Started from a thread: the TLS proxy runs on this event loop, which must keep serving.
     gateway, url = await asyncio.to_thread(start_gateway, misled, tmp_path)
     try:

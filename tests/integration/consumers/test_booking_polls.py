@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
+from structlog.testing import capture_logs
 
 from consumers.bookings import BookingsHandler
 from consumers.messages import MessagesHandler
@@ -270,9 +271,9 @@ class _Interrupted(BookingPolls):
         super().__init__(store, BookingService(store))
         self.meanwhile = meanwhile
 
-    async def _write_profiles(self, *args: Any, **kwargs: Any) -> None:
+    async def _write_profiles(self, *args: Any, **kwargs: Any) -> dict[str, str]:
         await self.meanwhile()
-        await super()._write_profiles(*args, **kwargs)
+        return await super()._write_profiles(*args, **kwargs)
 
 
 def _acme(tenants: TenantDirectory) -> Tenant:
@@ -372,3 +373,27 @@ async def test_an_edit_racing_a_poll_is_kept_and_the_poll_applied(
     assert now["notes"] == "VIP"
     assert now["phone"] == "+447911123456"
     assert now["analytics"]["total_bookings"] == 2
+
+
+async def test_claims_a_stopped_creator_left_are_taken_over_without_giving_way(
+    store: Store, tenants: TenantDirectory
+) -> None:
+    """A worker killed between its claims and its profiles leaves claims of a customer that
+    does not exist: the next poll creates that customer under those claims' id, in one go
+    (not one by one), and Bob beside her is created as usual."""
+    await store.claims.claim_for_many_new("acme", {"ghost": ["email:ann@example.com"]})
+    poll = [
+        booking_event(booking_id="b-ann", emails=["ann@example.com"]),
+        booking_event(booking_id="b-bob", name="Bob", emails=["bob@example.com"]),
+    ]
+    with capture_logs() as logs:
+        await BookingPolls(store, BookingService(store)).record(_acme(tenants), poll)
+    assert "booking_poll_one_by_one" not in [entry["event"] for entry in logs]
+    profiles = {p["emails"][0]: p for p in await store.database["customers"].find().to_list()}
+    assert profiles["ann@example.com"]["_id"] == "ghost"
+    assert profiles["ann@example.com"]["analytics"]["total_bookings"] == 1
+    booking = await store.database["bookings"].find_one({"booking_id": "b-ann"})
+    assert booking is not None
+    assert booking["customer_id"] == "ghost"
+    owners = {c["customer_id"] for c in await store.database["identity_claims"].find().to_list()}
+    assert owners == {p["_id"] for p in profiles.values()}

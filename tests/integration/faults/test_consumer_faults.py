@@ -98,9 +98,10 @@ async def test_messages_consumer_killed_mid_batch_loses_and_repeats_nothing(
 async def test_bookings_consumer_killed_mid_batch_loses_and_repeats_nothing(
     settings: Settings, store: Store, tmp_path: Path
 ) -> None:
-    """SIGKILL mid-backlog; after a restart every booking is stored once, one profile per
-    person, and each profile counts exactly its bookings."""
-    people = 30
+    """SIGKILL mid-backlog (polls of up to 200 are recorded together, so the backlog is several
+    polls long, and the kill may land between a poll's writes); after a restart every booking
+    is stored once, one profile per person, and each profile counts exactly its bookings."""
+    people = 400
     events = [
         booking_event(
             booking_id=f"b-{person}-{n}",
