@@ -222,24 +222,18 @@ class BookingPolls:
         return adopted
 
     async def _claim(self, tenant_id: str, profiles: _Profiles) -> dict[str, str]:
-        """Claim the new customers' identifiers. Where a claim is owned by a customer with no
-        profile (its creator stopped between the claim and the profile, as a worker killed
-        mid-poll does), the new customer takes that id, as ``claim_for_new`` would: the
-        creator, if still at work, converges on the same profile. A claim of an existing
-        profile means another writer created it: PollConflict."""
-        owners = await self.store.claims.claim_for_many_new(tenant_id, profiles.created)
-        if not owners:
+        """Claim the new customers' identifiers, as ``claim_for_new`` would one by one. A new
+        customer whose claim was owned by one with no profile (its creator stopped between
+        the claim and the profile, or is still at work) takes that id: both converge on one
+        profile. One owned by an existing profile means another writer created it: the
+        claims go to it, and PollConflict."""
+        adopted = await self.store.claims.claim_for_many_new(tenant_id, profiles.created)
+        if not adopted:
             return {}
-        adopted = {new: next(iter(found)) for new, found in owners.items() if len(found) == 1}
-        taken = set(adopted.values())
-        if (
-            len(adopted) < len(owners)
-            or len(taken) < len(adopted)
-            or await self.store.customers.existing(sorted(taken))
-        ):
-            await self.store.claims.release_new(tenant_id, list(profiles.created))
-            raise PollConflict("another writer claimed one of the poll's new customers first")
         await self.store.claims.move_many(tenant_id, adopted)
+        taken = set(adopted.values())
+        if len(taken) < len(adopted) or await self.store.customers.existing(sorted(taken)):
+            raise PollConflict("another writer created one of the poll's new customers first")
         profiles.rename(adopted)
         return adopted
 

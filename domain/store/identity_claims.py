@@ -53,29 +53,35 @@ class IdentityClaims:
 
     async def claim_for_many_new(
         self, tenant_id: str, created: dict[str, list[str]]
-    ) -> dict[str, set[str]]:
-        """Claim each new customer's identifiers (customer: claim keys) in one write. Returns,
-        for each customer one of whose claims was owned already, who owned them (nothing when
-        every claim was free)."""
-        taken = await insert_missing(self._collection, _claims(tenant_id, created))
-        if not taken:
-            return {}
-        ours = {
-            keys.claim_id(tenant_id, claim): customer
-            for customer, claims in created.items()
-            for claim in claims
-        }
-        owners: dict[str, set[str]] = {}
-        async for claim in self._collection.find({"_id": {"$in": sorted(taken)}}):
-            if claim["customer_id"] != ours[claim["_id"]]:
-                owners.setdefault(ours[claim["_id"]], set()).add(claim["customer_id"])
-        return owners
+    ) -> dict[str, str]:
+        """``claim_for_new`` for several new customers (customer: claim keys) at once: each
+        customer's keys in sorted order, one write per key position, a customer stopping at
+        its first key owned already. Returns the customers so stopped, each with the owner of
+        that key (whose id it is to take, as ``claim_for_new`` would).
 
-    async def release_new(self, tenant_id: str, customer_ids: list[str]) -> None:
-        """Forget the claims of customers that will not be created after all."""
-        await self._collection.delete_many(
-            {"tenant_id": tenant_id, "customer_id": {"$in": sorted(customer_ids)}}
-        )
+        Taking every customer's keys in the same order, and stopping at the first owned one,
+        is what keeps two creators of one person from each taking a key the other wants and
+        each adopting the other.
+        """
+        ordered = {customer: sorted(set(claims)) for customer, claims in created.items()}
+        stopped: dict[str, str] = {}
+        for position in range(max((len(claims) for claims in ordered.values()), default=0)):
+            wanted = {
+                keys.claim_id(tenant_id, claims[position]): customer
+                for customer, claims in sorted(ordered.items())
+                if position < len(claims) and customer not in stopped
+            }
+            documents: list[IdentityClaimDocument] = [
+                {"_id": claim, "tenant_id": tenant_id, "customer_id": customer}
+                for claim, customer in wanted.items()
+            ]
+            taken = await insert_missing(self._collection, documents)
+            if not taken:
+                continue
+            async for claim in self._collection.find({"_id": {"$in": sorted(taken)}}):
+                if claim["customer_id"] != wanted[claim["_id"]]:
+                    stopped[wanted[claim["_id"]]] = claim["customer_id"]
+        return stopped
 
     async def move_many(self, tenant_id: str, moves: dict[str, str]) -> None:
         """``move`` for several customers (source: target) in one write."""
