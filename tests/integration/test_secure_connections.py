@@ -67,6 +67,15 @@ async def tls_settings(
         )
 
 
+async def _post_whatsapp(http: httpx.AsyncClient, prefix: str) -> httpx.Response:
+    body = whatsapp_text_payload(wamid_prefix=prefix)
+    return await http.post(
+        "/webhooks/whatsapp",
+        content=body,
+        headers={"content-type": "application/json", "x-hub-signature-256": meta_signature(body)},
+    )
+
+
 async def test_every_client_connects_over_tls(tls_settings: Settings) -> None:
     """Topics are created, a record produced and read back, all through the TLS proxy."""
     await create_topics(tls_settings)
@@ -90,16 +99,8 @@ async def test_the_gateway_publishes_a_webhook_over_tls(
     await create_topics(tls_settings)
     gateway, url = await asyncio.to_thread(start_gateway, tls_settings, tmp_path)
     try:
-        body = whatsapp_text_payload(wamid_prefix="wamid.TLS")
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            answer = await http.post(
-                "/webhooks/whatsapp",
-                content=body,
-                headers={
-                    "content-type": "application/json",
-                    "x-hub-signature-256": meta_signature(body),
-                },
-            )
+            answer = await _post_whatsapp(http, "wamid.TLS")
             assert answer.status_code == 200, answer.text
             ready = await http.get("/ready")
             assert ready.json()["checks"]["kafka"] == "ok"
@@ -206,16 +207,8 @@ async def test_a_webhook_reaches_the_database_over_both_encrypted_connections(
     worker = start_consumer(settings, "messages", tmp_path)
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(secure_mongo)
     try:
-        body = whatsapp_text_payload(wamid_prefix="wamid.SECURE")
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            answer = await http.post(
-                "/webhooks/whatsapp",
-                content=body,
-                headers={
-                    "content-type": "application/json",
-                    "x-hub-signature-256": meta_signature(body),
-                },
-            )
+            answer = await _post_whatsapp(http, "wamid.SECURE")
             assert answer.status_code == 200, answer.text
             assert (await http.get("/ready")).json()["checks"] == {"kafka": "ok", "mongodb": "ok"}
 
