@@ -58,6 +58,10 @@ class LagWatch:
             metrics.LAG.labels(self.group, self.topic, str(tp.partition)).set(lag)
         for gone in self._shown - {tp.partition for tp in held}:
             metrics.LAG.remove(self.group, self.topic, str(gone))
+        # A partition another member took commits there; should it come back, its committed
+        # offset is read again, not the one this member last wrote.
+        for tp in set(self.committed) - set(held):
+            del self.committed[tp]
         self._shown = {tp.partition for tp in held}
         oldest = self.oldest_unhandled_ms
         age = max(0.0, time.time() - oldest / 1000) if oldest is not None else 0.0

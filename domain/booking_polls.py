@@ -4,12 +4,15 @@
 The poll's people are matched against one read of their candidate profiles, in event order, in
 memory: a customer the poll creates is found by the poll's later events, and a profile's new
 identifiers count for the events after them. Then each collection is written once: the new
-customers' claims, the profiles, the bookings (version-gated), the retroactive links, and the
-analytics of every customer the poll touched, recomputed from their stored bookings.
+customers' claims, the changed profiles, the bookings (version-gated), the new customers (whole,
+with their analytics), the retroactive links, and the analytics of the existing customers the
+poll touched, recomputed from their stored bookings.
 
-Whatever another writer changed since the read (a concurrent creator's claim, an edit on the
-dashboard) is detected by the writes themselves and raises ``PollConflict`` before anything is
-lost; the caller then records the poll's events one by one, whose writes are idempotent.
+A claim left by a creator that never wrote its profile is taken over, as one by one it would be.
+Whatever else another writer changed since the read (a profile of the poll's new people created
+meanwhile, an edit on the dashboard) is detected by the writes themselves and raises
+``PollConflict`` before anything is lost; the caller then records the poll's events one by one,
+whose writes are idempotent.
 """
 
 import uuid
@@ -48,7 +51,7 @@ class _Profiles:
     created: dict[str, list[str]] = field(default_factory=dict)
     #: The creation claims of this poll's new profiles.
     claimed: dict[str, str] = field(default_factory=dict)
-    #: Per existing profile, the revision read and the changes made since.
+    #: Per profile, the changes made since the read (a ``$set``).
     changes: dict[str, Changes] = field(default_factory=dict)
     #: Identifiers profiles gained (claimed after the write, owned elsewhere or not).
     more_claims: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
